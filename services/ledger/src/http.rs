@@ -1,0 +1,585 @@
+//! HTTP routes. Handlers parse, call the domain, and map errors (one
+//! mapping, in [`crate::error`]); database work runs on actix's blocking
+//! pool so it never stalls the async workers.
+//!
+//! | route | who | what |
+//! |---|---|---|
+//! | `POST /v1/events` | anyone (events are signed) | append a batch of signed events |
+//! | `GET /checkpoint` | anyone | latest signed checkpoint with cosignatures (C2SP) |
+//! | `GET /tile/...` | anyone | C2SP tlog-tiles hash tiles and entry bundles |
+//! | `GET /v1/log` | anyone | origin, log verifier key, governance key, size |
+//! | `GET /v1/checkpoints/{size}` | anyone | the checkpoint issued at a tree size |
+//! | `POST /v1/checkpoints/{size}/cosignatures` | witnesses | add a tlog-cosignature |
+//! | `GET /v1/proofs/inclusion` | anyone | `?index=` or `?event_id=`, `&tree_size=` |
+//! | `GET /v1/proofs/consistency` | anyone | `?old=&new=` |
+//! | `GET /v1/packs/{gtin}/{serial}` | anyone | verification status (`?lot=&expiry=`) |
+//! | `GET /v1/scan?code=` | anyone | the same from a scanned payload |
+//! | `GET /v1/packs/{gtin}/{serial}/provenance` | chain parties, regulators | custody chain with proofs |
+//! | `GET /v1/batches/{gtin}/{lot}` | owner, regulators | where a batch's packs are |
+//! | `GET /v1/entries/{index}/items` | parties to it, regulators | an entry's item list |
+//! | `GET /v1/me/events` | the caller | its own events (`?after=&limit=`) |
+//! | `GET /health` | anyone | liveness |
+
+use std::sync::Arc;
+
+use actix_web::http::header::ContentType;
+use actix_web::web::{self, Data, Json, Path, Query};
+use actix_web::{HttpRequest, HttpResponse};
+use diesel::prelude::*;
+use pedigree_schema::checkpoint::{CosignatureVerifier, SignedCheckpoint};
+use pedigree_schema::event::{EventId, EventSubmission};
+use pedigree_schema::gs1::{Expiry, Gs1Data, Gtin, Lot, PackId, Serial};
+use pedigree_schema::keys::PublicKey;
+use pedigree_schema::merkle::{encode_entry_bundle, TileKind, TileRef, TILE_HEIGHT, TILE_WIDTH};
+use pedigree_schema::note::{KeyName, NoteSignature, NoteVerifier};
+use pedigree_schema::receipt::{ConsistencyProof, InclusionProof, Receipt};
+use pedigree_schema::request_auth::SignedRequest;
+use serde::{Deserialize, Serialize};
+
+use crate::auth;
+use crate::db::schema::{checkpoints, cosignatures, log_entries, party_keys};
+use crate::db::{Database, DbConnection};
+use crate::error::ApiError;
+use crate::log::{latest_checkpoint_note, prepare};
+use crate::queries::{self, Caller};
+use crate::rejection::Rejection;
+use crate::tree;
+use crate::writer::LogWriter;
+
+/// Most events in one `POST /v1/events`.
+pub const MAX_EVENTS_PER_REQUEST: usize = 10_000;
+
+/// What every handler shares.
+pub struct AppState {
+    pub db: Database,
+    pub writer: LogWriter,
+    pub origin: String,
+    pub log_verifier: NoteVerifier,
+    pub governance_key: PublicKey,
+    pub request_window_secs: i64,
+}
+
+type State = Data<Arc<AppState>>;
+
+/// Runs `work` with a pooled connection on the blocking pool.
+async fn with_conn<T: Send + 'static>(
+    state: &State,
+    work: impl FnOnce(&mut DbConnection) -> Result<T, ApiError> + Send + 'static,
+) -> Result<T, ApiError> {
+    let db = state.db.clone();
+    web::block(move || {
+        let mut conn = db.get()?;
+        work(&mut conn)
+    })
+    .await?
+}
+
+/// Runs `work` for an authenticated caller (signed request headers).
+async fn as_caller<T: Send + 'static>(
+    state: &State,
+    request: &HttpRequest,
+    work: impl FnOnce(&mut DbConnection, &Caller) -> Result<T, ApiError> + Send + 'static,
+) -> Result<T, ApiError> {
+    let signed = SignedRequest::from_headers(|name| request.headers().get(name).and_then(|v| v.to_str().ok()))?
+        .ok_or_else(|| {
+            ApiError::unauthorized(
+                "authentication_required",
+                "this endpoint needs a request signed with a registered party's key (Pedigree-Key, Pedigree-Time, Pedigree-Nonce, Pedigree-Signature)",
+            )
+        })?;
+    let method = request.method().to_string();
+    let path = request
+        .uri()
+        .path_and_query()
+        .map_or_else(|| request.path().to_string(), |p| p.as_str().to_string());
+    let window = state.request_window_secs;
+    with_conn(state, move |conn| {
+        let caller = auth::authenticate(
+            conn,
+            &signed,
+            &method,
+            &path,
+            b"",
+            chrono::Utc::now(),
+            window,
+        )?;
+        work(conn, &caller)
+    })
+    .await
+}
+
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.route("/health", web::get().to(health))
+        .route("/checkpoint", web::get().to(checkpoint))
+        .route("/tile/{tail:.*}", web::get().to(tile))
+        .route("/v1/log", web::get().to(log_info))
+        .route("/v1/events", web::post().to(append_events))
+        .route("/v1/checkpoints/{size}", web::get().to(checkpoint_at))
+        .route(
+            "/v1/checkpoints/{size}/cosignatures",
+            web::post().to(add_cosignature),
+        )
+        .route("/v1/proofs/inclusion", web::get().to(inclusion))
+        .route("/v1/proofs/consistency", web::get().to(consistency))
+        .route("/v1/packs/{gtin}/{serial}", web::get().to(pack_status))
+        .route(
+            "/v1/packs/{gtin}/{serial}/provenance",
+            web::get().to(provenance),
+        )
+        .route("/v1/scan", web::get().to(scan))
+        .route("/v1/batches/{gtin}/{lot}", web::get().to(batch))
+        .route("/v1/entries/{index}/items", web::get().to(entry_items))
+        .route("/v1/me/events", web::get().to(own_events));
+}
+
+async fn health() -> HttpResponse {
+    HttpResponse::Ok().json(serde_json::json!({"status": "ok"}))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AppendRequest {
+    events: Vec<EventSubmission>,
+}
+
+/// One event's outcome.
+#[derive(Serialize)]
+#[serde(tag = "status", rename_all = "snake_case")]
+enum AppendOutcome {
+    Accepted { receipt: Receipt },
+    Rejected(Rejection),
+}
+
+async fn append_events(state: State, body: Json<AppendRequest>) -> Result<HttpResponse, ApiError> {
+    let events = body.into_inner().events;
+    if events.is_empty() {
+        return Err(ApiError::bad_request(
+            "empty_batch",
+            "the batch has no events",
+        ));
+    }
+    if events.len() > MAX_EVENTS_PER_REQUEST {
+        return Err(ApiError::bad_request(
+            "batch_too_large",
+            format!(
+                "at most {MAX_EVENTS_PER_REQUEST} events per request, got {}",
+                events.len()
+            ),
+        ));
+    }
+    let prepared = web::block(move || prepare(events)).await?;
+    let outcomes = state.writer.append(prepared).await?;
+    let results: Vec<AppendOutcome> = outcomes
+        .into_iter()
+        .map(|o| match o {
+            Ok(receipt) => AppendOutcome::Accepted { receipt },
+            Err(rejection) => AppendOutcome::Rejected(rejection),
+        })
+        .collect();
+    Ok(HttpResponse::Ok().json(serde_json::json!({ "results": results })))
+}
+
+/// The stored checkpoint at `size` (latest when `None`) with its cosignatures.
+fn checkpoint_with_cosignatures(
+    conn: &mut DbConnection,
+    size: Option<u64>,
+) -> Result<Option<String>, ApiError> {
+    let note = match size {
+        None => latest_checkpoint_note(conn)?,
+        Some(size) => checkpoints::table
+            .find(size as i64)
+            .select(checkpoints::note)
+            .first(conn)
+            .optional()?,
+    };
+    let Some(mut note) = note else {
+        return Ok(None);
+    };
+    let tree_size = checkpoints::table
+        .filter(checkpoints::note.eq(&note))
+        .select(checkpoints::tree_size)
+        .first::<i64>(conn)?;
+    let lines: Vec<String> = cosignatures::table
+        .filter(cosignatures::tree_size.eq(tree_size))
+        .order(cosignatures::witness)
+        .select(cosignatures::signature_line)
+        .load(conn)?;
+    for line in lines {
+        note.push_str(&line);
+        note.push('\n');
+    }
+    Ok(Some(note))
+}
+
+async fn checkpoint(state: State) -> Result<HttpResponse, ApiError> {
+    let note = with_conn(&state, |conn| checkpoint_with_cosignatures(conn, None)).await?;
+    let note = note.ok_or_else(|| ApiError::NotFound("the log has no checkpoint yet".into()))?;
+    Ok(HttpResponse::Ok()
+        .content_type(ContentType::plaintext())
+        .insert_header(("Cache-Control", "no-cache"))
+        .body(note))
+}
+
+async fn checkpoint_at(state: State, size: Path<u64>) -> Result<HttpResponse, ApiError> {
+    let size = size.into_inner();
+    let note = with_conn(&state, move |conn| {
+        checkpoint_with_cosignatures(conn, Some(size))
+    })
+    .await?;
+    let note = note.ok_or_else(|| {
+        ApiError::NotFound(format!("no checkpoint was issued at tree size {size}"))
+    })?;
+    Ok(HttpResponse::Ok()
+        .content_type(ContentType::plaintext())
+        .body(note))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CosignatureRequest {
+    /// The cosignature line, `— <witness> <base64>`.
+    cosignature: String,
+}
+
+/// Accepts a witness's tlog-cosignature of the checkpoint at `size`. The
+/// witness name is the party's GLN, and the key one of its valid keys.
+async fn add_cosignature(
+    state: State,
+    size: Path<u64>,
+    body: Json<CosignatureRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let size = size.into_inner();
+    let line = body.into_inner().cosignature;
+    let verifier = state.log_verifier.clone();
+    let timestamp = with_conn(&state, move |conn| {
+        let signature = NoteSignature::parse(line.trim_end())
+            .map_err(|e| ApiError::bad_request("malformed_cosignature", e.to_string()))?;
+        let note: String = checkpoints::table
+            .find(size as i64)
+            .select(checkpoints::note)
+            .first(conn)
+            .optional()?
+            .ok_or_else(|| {
+                ApiError::NotFound(format!("no checkpoint was issued at tree size {size}"))
+            })?;
+        let mut signed = SignedCheckpoint::parse_and_verify(&note, &verifier)
+            .map_err(|e| ApiError::Internal(format!("stored checkpoint {size}: {e}")))?;
+        let witness = signature.name().to_string();
+        let keys: Vec<Vec<u8>> = party_keys::table
+            .filter(party_keys::gln.eq(&witness))
+            .filter(party_keys::valid_until.is_null())
+            .select(party_keys::public_key)
+            .load(conn)?;
+        let name = KeyName::parse(&witness)
+            .map_err(|e| ApiError::bad_request("malformed_cosignature", e.to_string()))?;
+        let timestamp = keys
+            .iter()
+            .filter_map(|k| <[u8; 32]>::try_from(k.as_slice()).ok())
+            .filter_map(|k| PublicKey::from_bytes(&k).ok())
+            .map(|key| CosignatureVerifier::new(name.clone(), *key.verifying_key()))
+            .find_map(|v| signed.add_cosignature(&v, signature.clone()).ok())
+            .ok_or_else(|| {
+                ApiError::bad_request(
+                    "bad_cosignature",
+                    format!(
+                        "the cosignature does not verify under any current key of party {witness}"
+                    ),
+                )
+            })?;
+        diesel::delete(
+            cosignatures::table
+                .filter(cosignatures::tree_size.eq(size as i64))
+                .filter(cosignatures::witness.eq(&witness)),
+        )
+        .execute(conn)?;
+        diesel::insert_into(cosignatures::table)
+            .values((
+                cosignatures::tree_size.eq(size as i64),
+                cosignatures::witness.eq(&witness),
+                cosignatures::signature_line.eq(signature.to_string()),
+                cosignatures::cosigned_at.eq(timestamp as i64),
+                cosignatures::received_at.eq(chrono::Utc::now().timestamp_micros()),
+            ))
+            .execute(conn)?;
+        Ok(timestamp)
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(serde_json::json!({ "tree_size": size, "cosigned_at": timestamp })))
+}
+
+async fn log_info(state: State) -> Result<HttpResponse, ApiError> {
+    let size = with_conn(&state, |conn| {
+        Ok(log_entries::table.count().get_result::<i64>(conn)?)
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(serde_json::json!({
+        "origin": state.origin,
+        "verifier_key": state.log_verifier.to_string(),
+        "governance_key": state.governance_key.to_string(),
+        "tree_size": size,
+    })))
+}
+
+/// Serves a tile of the tree as of the latest checkpoint (C2SP tlog-tiles).
+/// Full tiles are immutable and cacheable forever.
+async fn tile(state: State, request: HttpRequest) -> Result<HttpResponse, ApiError> {
+    let path = request.path().trim_start_matches('/').to_string();
+    let tile = TileRef::parse(&path).map_err(|e| ApiError::NotFound(format!("{path}: {e}")))?;
+    let body = with_conn(&state, move |conn| {
+        let size = log_entries::table.count().get_result::<i64>(conn)? as u64;
+        let level = match tile.kind() {
+            TileKind::Hashes { level } => level,
+            TileKind::Entries => 0,
+        };
+        let span = 1u64 << (u32::from(level) * u32::from(TILE_HEIGHT));
+        let available = size / span;
+        let first = tile.index() * u64::from(TILE_WIDTH);
+        if first + u64::from(tile.width()) > available {
+            return Err(ApiError::NotFound(format!(
+                "{path} is beyond the tree of size {size}"
+            )));
+        }
+        match tile.kind() {
+            TileKind::Hashes { .. } => {
+                let hashes =
+                    tree::node_range(conn, level * TILE_HEIGHT, first, u64::from(tile.width()))?;
+                Ok(hashes.concat())
+            }
+            TileKind::Entries => {
+                let entries: Vec<Vec<u8>> = log_entries::table
+                    .filter(log_entries::idx.ge(first as i64))
+                    .filter(log_entries::idx.lt((first + u64::from(tile.width())) as i64))
+                    .order(log_entries::idx)
+                    .select(log_entries::entry)
+                    .load(conn)?;
+                encode_entry_bundle(&entries).map_err(|e| ApiError::Internal(e.to_string()))
+            }
+        }
+    })
+    .await?;
+    let cache = if tile.is_partial() {
+        "no-cache"
+    } else {
+        "public, max-age=31536000, immutable"
+    };
+    Ok(HttpResponse::Ok()
+        .content_type("application/octet-stream")
+        .insert_header(("Cache-Control", cache))
+        .body(body))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct InclusionQuery {
+    index: Option<u64>,
+    event_id: Option<String>,
+    tree_size: Option<u64>,
+}
+
+async fn inclusion(state: State, query: Query<InclusionQuery>) -> Result<HttpResponse, ApiError> {
+    let query = query.into_inner();
+    let proof = with_conn(&state, move |conn| {
+        let size = match query.tree_size {
+            Some(size) => size,
+            None => log_entries::table.count().get_result::<i64>(conn)? as u64,
+        };
+        let index = match (query.index, query.event_id) {
+            (Some(index), None) => index,
+            (None, Some(id)) => {
+                let id = EventId::parse(&id).ok_or_else(|| {
+                    ApiError::bad_request("malformed_event_id", "event_id must be 64 hex digits")
+                })?;
+                log_entries::table
+                    .filter(log_entries::event_id.eq(id.0.to_vec()))
+                    .select(log_entries::idx)
+                    .first::<i64>(conn)
+                    .optional()?
+                    .ok_or_else(|| ApiError::NotFound(format!("event {id} is not in the log")))?
+                    as u64
+            }
+            _ => {
+                return Err(ApiError::bad_request(
+                    "bad_query",
+                    "give exactly one of index and event_id",
+                ))
+            }
+        };
+        let leaf: Vec<u8> = log_entries::table
+            .find(index as i64)
+            .select(log_entries::leaf_hash)
+            .first(conn)
+            .optional()?
+            .ok_or_else(|| ApiError::NotFound(format!("no entry {index}")))?;
+        Ok(InclusionProof {
+            index,
+            tree_size: size,
+            leaf_hash: leaf
+                .try_into()
+                .map_err(|_| ApiError::Internal("malformed leaf hash".into()))?,
+            proof: tree::inclusion_proof(conn, index, size)?,
+        })
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(proof))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ConsistencyQuery {
+    old: u64,
+    new: u64,
+}
+
+async fn consistency(
+    state: State,
+    query: Query<ConsistencyQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let ConsistencyQuery { old, new } = query.into_inner();
+    let proof = with_conn(&state, move |conn| {
+        let size = log_entries::table.count().get_result::<i64>(conn)? as u64;
+        if new > size {
+            return Err(ApiError::bad_request(
+                "bad_proof_request",
+                format!("the log has {size} entries, fewer than {new}"),
+            ));
+        }
+        Ok(ConsistencyProof {
+            old_size: old,
+            new_size: new,
+            proof: tree::consistency_proof(conn, old, new)?,
+        })
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(proof))
+}
+
+fn invalid(field: &'static str) -> impl Fn(pedigree_schema::gs1::Gs1Error) -> ApiError {
+    move |e| ApiError::bad_request("invalid_identifier", format!("{field}: {e}"))
+}
+
+fn parse_pack(gtin: &str, serial: &str) -> Result<PackId, ApiError> {
+    Ok(PackId {
+        gtin: Gtin::parse(gtin).map_err(invalid("gtin"))?,
+        serial: Serial::parse(serial).map_err(invalid("serial"))?,
+    })
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct StatusQuery {
+    lot: Option<String>,
+    expiry: Option<String>,
+}
+
+async fn pack_status(
+    state: State,
+    path: Path<(String, String)>,
+    query: Query<StatusQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let (gtin, serial) = path.into_inner();
+    let pack = parse_pack(&gtin, &serial)?;
+    let query = query.into_inner();
+    let lot = query
+        .lot
+        .as_deref()
+        .map(Lot::parse)
+        .transpose()
+        .map_err(invalid("lot"))?;
+    let expiry = query
+        .expiry
+        .as_deref()
+        .map(Expiry::parse)
+        .transpose()
+        .map_err(invalid("expiry"))?;
+    let today = chrono::Utc::now().date_naive();
+    let status = with_conn(&state, move |conn| {
+        queries::pack_status(conn, &pack, lot.as_ref(), expiry.as_ref(), today)
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(status))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ScanQuery {
+    code: String,
+}
+
+/// Verifies a scanned payload (GS1 element string or Digital Link URI).
+async fn scan(state: State, query: Query<ScanQuery>) -> Result<HttpResponse, ApiError> {
+    let data = Gs1Data::parse_any(&query.code)
+        .map_err(|e| ApiError::bad_request("unreadable_code", e.to_string()))?;
+    let pack = data
+        .pack_id()
+        .map_err(|e| ApiError::bad_request("unreadable_code", e.to_string()))?;
+    let (lot, expiry) = (data.lot(), data.expiry());
+    let today = chrono::Utc::now().date_naive();
+    let status = with_conn(&state, move |conn| {
+        queries::pack_status(conn, &pack, lot.as_ref(), expiry.as_ref(), today)
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(status))
+}
+
+async fn provenance(
+    state: State,
+    request: HttpRequest,
+    path: Path<(String, String)>,
+) -> Result<HttpResponse, ApiError> {
+    let (gtin, serial) = path.into_inner();
+    let pack = parse_pack(&gtin, &serial)?;
+    let today = chrono::Utc::now().date_naive();
+    let answer = as_caller(&state, &request, move |conn, caller| {
+        queries::provenance(conn, caller, &pack, today)
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(answer))
+}
+
+async fn batch(
+    state: State,
+    request: HttpRequest,
+    path: Path<(String, String)>,
+) -> Result<HttpResponse, ApiError> {
+    let (gtin, lot) = path.into_inner();
+    let gtin = Gtin::parse(&gtin).map_err(invalid("gtin"))?;
+    let lot = Lot::parse(&lot).map_err(invalid("lot"))?;
+    let answer = as_caller(&state, &request, move |conn, caller| {
+        queries::batch_whereabouts(conn, caller, gtin.as_str(), lot.as_str())
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(answer))
+}
+
+async fn entry_items(
+    state: State,
+    request: HttpRequest,
+    index: Path<u64>,
+) -> Result<HttpResponse, ApiError> {
+    let index = index.into_inner();
+    let items = as_caller(&state, &request, move |conn, caller| {
+        queries::event_items(conn, caller, index)
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(serde_json::json!({ "index": index, "items": items })))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct OwnEventsQuery {
+    after: Option<u64>,
+    limit: Option<u32>,
+}
+
+async fn own_events(
+    state: State,
+    request: HttpRequest,
+    query: Query<OwnEventsQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let OwnEventsQuery { after, limit } = query.into_inner();
+    let events = as_caller(&state, &request, move |conn, caller| {
+        queries::own_events(conn, caller, after, limit.unwrap_or(100))
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(serde_json::json!({ "events": events })))
+}

@@ -1,0 +1,445 @@
+//! Appending to the log: checking, sequencing, committing, checkpointing.
+//!
+//! The path of a batch of submissions:
+//! 1. [`prepare`] (any thread, CPU-bound, parallel): structural checks, item
+//!    lists against their roots, canonical bytes, ids, leaf hashes, and
+//!    strict Ed25519 signatures verified in batches spread over the cores.
+//! 2. [`Appender::append`] (the single writer): in ONE database
+//!    transaction, each event runs the custody rules in its own savepoint (a
+//!    refused event leaves no trace), accepted events become log entries and
+//!    tree nodes, and a new checkpoint, chained to the previous one and
+//!    signed with the log key, covers them. Only after the commit — durable,
+//!    see `db` for the pragmas — are receipts returned.
+//!
+//! The in-memory [`Frontier`] is only replaced after a successful commit, so
+//! a failed transaction leaves memory and database in step.
+
+use std::collections::HashMap;
+
+use diesel::prelude::*;
+use pedigree_schema::checkpoint::{Checkpoint, SignedCheckpoint};
+use pedigree_schema::event::{EventId, EventSubmission, ItemList, SignedEvent, Timestamp};
+use pedigree_schema::keys::{verify_batch_strict, PublicKey};
+use pedigree_schema::merkle::{self, inclusion_plan, Frontier, Hash, NodeId};
+use pedigree_schema::note::{NoteSigner, NoteVerifier};
+use pedigree_schema::receipt::Receipt;
+
+use crate::custody::{self, ApplyError, RuleContext};
+use crate::db::schema::{checkpoints, event_items, log_entries};
+use crate::db::DbConnection;
+use crate::rejection::{RejectCode, Rejection};
+use crate::tree::{self, TreeError};
+
+/// The log's identity: its origin line and its signing key.
+pub struct LogIdentity {
+    pub origin: String,
+    pub signer: NoteSigner,
+}
+
+impl LogIdentity {
+    pub fn verifier(&self) -> NoteVerifier {
+        self.signer.verifier()
+    }
+}
+
+/// Why the log could not append (as opposed to refusing an event).
+#[derive(Debug, thiserror::Error)]
+pub enum LogError {
+    #[error("database error: {0}")]
+    Database(#[from] diesel::result::Error),
+    #[error("stored tree: {0}")]
+    Tree(#[from] TreeError),
+    #[error("checkpoint: {0}")]
+    Checkpoint(#[from] pedigree_schema::checkpoint::CheckpointError),
+    #[error("stored state is inconsistent: {0}")]
+    Inconsistent(String),
+    #[error("the log writer has stopped")]
+    WriterGone,
+}
+
+impl From<ApplyError> for LogError {
+    fn from(error: ApplyError) -> Self {
+        match error {
+            ApplyError::Database(e) => LogError::Database(e),
+            ApplyError::Rejected(r) => LogError::Inconsistent(format!("unexpected rejection {r}")),
+        }
+    }
+}
+
+/// A submission that passed every check that needs no log state.
+#[derive(Clone, Debug)]
+pub struct Prepared {
+    pub signed: SignedEvent,
+    pub id: EventId,
+    pub entry: Vec<u8>,
+    pub leaf_hash: Hash,
+    pub items: Option<(Vec<String>, ItemList)>,
+}
+
+/// Checks submissions independently of the log's state, verifying the
+/// signatures in batches spread over the available cores.
+pub fn prepare(submissions: Vec<EventSubmission>) -> Vec<Result<Prepared, Rejection>> {
+    let mut results: Vec<Result<Prepared, Rejection>> =
+        submissions.into_iter().map(prepare_one).collect();
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let chunk = results.len().div_ceil(threads).max(64);
+    std::thread::scope(|scope| {
+        for part in results.chunks_mut(chunk) {
+            scope.spawn(move || verify_signatures(part));
+        }
+    });
+    results
+}
+
+fn malformed(error: impl std::fmt::Display) -> Rejection {
+    Rejection::new(RejectCode::MalformedEvent, error.to_string())
+}
+
+fn prepare_one(submission: EventSubmission) -> Result<Prepared, Rejection> {
+    let signed = &submission.signed;
+    signed.event.validate().map_err(malformed)?;
+    let list = submission.checked_items().map_err(malformed)?;
+    let entry = signed.entry_bytes().map_err(malformed)?;
+    let id = signed.id().map_err(malformed)?;
+    Ok(Prepared {
+        leaf_hash: merkle::leaf_hash(&entry),
+        id,
+        entry,
+        items: submission.items.zip(list),
+        signed: submission.signed,
+    })
+}
+
+fn verify_signatures(part: &mut [Result<Prepared, Rejection>]) {
+    let messages: Vec<(usize, Vec<u8>)> = part
+        .iter()
+        .enumerate()
+        .filter_map(|(i, p)| {
+            let p = p.as_ref().ok()?;
+            Some((i, p.signed.event.signing_message().ok()?))
+        })
+        .collect();
+    let items: Vec<(&[u8], _, PublicKey)> = messages
+        .iter()
+        .filter_map(|(i, message)| {
+            let p = part[*i].as_ref().ok()?;
+            Some((message.as_slice(), p.signed.signature, p.signed.signer))
+        })
+        .collect();
+    let verdicts = verify_batch_strict(&items);
+    let bad: Vec<usize> = messages
+        .iter()
+        .zip(verdicts)
+        .filter(|(_, ok)| !ok)
+        .map(|((i, _), _)| *i)
+        .collect();
+    for i in bad {
+        part[i] = Err(Rejection::new(
+            RejectCode::BadSignature,
+            "the Ed25519 signature does not verify (strict) for the event and signer key",
+        ));
+    }
+}
+
+/// The single writer of the log.
+pub struct Appender {
+    conn: DbConnection,
+    frontier: Frontier,
+    latest: Option<SignedCheckpoint>,
+    log: LogIdentity,
+    governance_key: PublicKey,
+}
+
+/// The stored form of a checkpoint.
+#[derive(Queryable, Selectable, Insertable)]
+#[diesel(table_name = checkpoints)]
+pub struct CheckpointRow {
+    pub tree_size: i64,
+    pub root_hash: Vec<u8>,
+    pub body_hash: Vec<u8>,
+    pub note: String,
+    pub issued_at: i64,
+}
+
+/// The latest checkpoint's note text, if any.
+pub fn latest_checkpoint_note(conn: &mut DbConnection) -> QueryResult<Option<String>> {
+    checkpoints::table
+        .order(checkpoints::tree_size.desc())
+        .select(checkpoints::note)
+        .first(conn)
+        .optional()
+}
+
+impl Appender {
+    /// Opens the log in `conn` (migrated), rebuilding the frontier from the
+    /// stored tree and checking it against the latest checkpoint.
+    pub fn open(
+        mut conn: DbConnection,
+        log: LogIdentity,
+        governance_key: PublicKey,
+    ) -> Result<Self, LogError> {
+        let latest = match latest_checkpoint_note(&mut conn)? {
+            Some(note) => Some(SignedCheckpoint::parse_and_verify(&note, &log.verifier())?),
+            None => None,
+        };
+        let size = latest.as_ref().map_or(0, |c| c.checkpoint().size());
+        let entries: i64 = log_entries::table.count().get_result(&mut conn)?;
+        if entries as u64 != size {
+            return Err(LogError::Inconsistent(format!(
+                "{entries} log entries are stored but the latest checkpoint covers {size}; run `pedigree audit`"
+            )));
+        }
+        let frontier = tree::load_frontier(&mut conn, size)?;
+        if let Some(latest) = &latest {
+            if frontier.root() != *latest.checkpoint().root() {
+                return Err(LogError::Inconsistent(
+                    "the stored tree's root differs from the latest checkpoint; run `pedigree audit`".into(),
+                ));
+            }
+        }
+        Ok(Self {
+            conn,
+            frontier,
+            latest,
+            log,
+            governance_key,
+        })
+    }
+
+    pub fn size(&self) -> u64 {
+        self.frontier.size()
+    }
+
+    pub fn latest_checkpoint(&self) -> Option<&SignedCheckpoint> {
+        self.latest.as_ref()
+    }
+
+    /// Appends a batch; see the module docs. One outcome per input, in order.
+    pub fn append(
+        &mut self,
+        batch: Vec<Result<Prepared, Rejection>>,
+    ) -> Result<Vec<Result<Receipt, Rejection>>, LogError> {
+        let ctx = RuleContext {
+            governance_key: self.governance_key,
+            now: Some(Timestamp::now()),
+        };
+        let mut frontier = self.frontier.clone();
+        let log = &self.log;
+        let previous = self.latest.clone();
+        let (outcomes, checkpoint) = self.conn.transaction(|conn| {
+            let existing = existing_indices(conn, &batch)?;
+            let mut in_batch: HashMap<EventId, u64> = HashMap::new();
+            let mut new_nodes: HashMap<NodeId, Hash> = HashMap::new();
+            let mut outcomes: Vec<Result<(u64, EventId, Hash), Rejection>> =
+                Vec::with_capacity(batch.len());
+            for prepared in batch {
+                let prepared = match prepared {
+                    Ok(p) => p,
+                    Err(rejection) => {
+                        outcomes.push(Err(rejection));
+                        continue;
+                    }
+                };
+                if let Some(&(idx, leaf)) = existing.get(&prepared.id) {
+                    outcomes.push(Ok((idx, prepared.id, leaf)));
+                    continue;
+                }
+                if let Some(&idx) = in_batch.get(&prepared.id) {
+                    outcomes.push(Ok((idx, prepared.id, prepared.leaf_hash)));
+                    continue;
+                }
+                let idx = frontier.size();
+                match conn.transaction(|c| append_entry(c, idx, &prepared, &ctx)) {
+                    Ok(()) => {
+                        let completed = frontier
+                            .push(prepared.leaf_hash)
+                            .map_err(|e| LogError::Inconsistent(e.to_string()))?;
+                        new_nodes.extend(completed);
+                        in_batch.insert(prepared.id, idx);
+                        outcomes.push(Ok((idx, prepared.id, prepared.leaf_hash)));
+                    }
+                    Err(ApplyError::Rejected(rejection)) => outcomes.push(Err(rejection)),
+                    Err(ApplyError::Database(e)) => return Err(LogError::Database(e)),
+                }
+            }
+            let nodes: Vec<(NodeId, Hash)> = new_nodes.iter().map(|(id, h)| (*id, *h)).collect();
+            tree::insert_nodes(conn, &nodes)?;
+            let checkpoint = if new_nodes.is_empty() {
+                previous.clone()
+            } else {
+                Some(issue_checkpoint(conn, log, previous.as_ref(), &frontier)?)
+            };
+            let receipts = match &checkpoint {
+                Some(checkpoint) => receipts(conn, checkpoint, outcomes, &new_nodes)?,
+                // No checkpoint yet means nothing was ever appended, so every
+                // outcome here is a rejection.
+                None => outcomes
+                    .into_iter()
+                    .map(|o| match o {
+                        Err(rejection) => Ok(Err(rejection)),
+                        Ok(_) => Err(LogError::Inconsistent(
+                            "accepted event without a checkpoint".into(),
+                        )),
+                    })
+                    .collect::<Result<_, _>>()?,
+            };
+            Ok::<_, LogError>((receipts, checkpoint))
+        })?;
+        self.frontier = frontier;
+        self.latest = checkpoint;
+        Ok(outcomes)
+    }
+}
+
+/// Indices and leaf hashes of events of the batch already in the log.
+fn existing_indices(
+    conn: &mut DbConnection,
+    batch: &[Result<Prepared, Rejection>],
+) -> Result<HashMap<EventId, (u64, Hash)>, LogError> {
+    let ids: Vec<Vec<u8>> = batch
+        .iter()
+        .filter_map(|p| p.as_ref().ok())
+        .map(|p| p.id.0.to_vec())
+        .collect();
+    let mut found = HashMap::new();
+    for chunk in ids.chunks(500) {
+        let rows: Vec<(Vec<u8>, i64, Vec<u8>)> = log_entries::table
+            .filter(log_entries::event_id.eq_any(chunk))
+            .select((
+                log_entries::event_id,
+                log_entries::idx,
+                log_entries::leaf_hash,
+            ))
+            .load(conn)?;
+        for (id, idx, leaf) in rows {
+            let (Ok(id), Ok(leaf)) = (<[u8; 32]>::try_from(id), <[u8; 32]>::try_from(leaf)) else {
+                return Err(LogError::Inconsistent(format!(
+                    "entry {idx} has a malformed id or leaf hash"
+                )));
+            };
+            found.insert(EventId(id), (idx as u64, leaf));
+        }
+    }
+    Ok(found)
+}
+
+/// Runs the custody rules for one event and writes its entry.
+fn append_entry(
+    conn: &mut DbConnection,
+    idx: u64,
+    prepared: &Prepared,
+    ctx: &RuleContext,
+) -> Result<(), ApplyError> {
+    let idx = idx as i64;
+    let items = prepared.items.as_ref().map(|(_, list)| list);
+    let touched = custody::apply(conn, idx, &prepared.signed, items, ctx)?;
+    let event = &prepared.signed.event;
+    diesel::insert_into(log_entries::table)
+        .values((
+            log_entries::idx.eq(idx),
+            log_entries::event_id.eq(prepared.id.0.to_vec()),
+            log_entries::leaf_hash.eq(prepared.leaf_hash.to_vec()),
+            log_entries::kind.eq(event.body.kind()),
+            log_entries::actor.eq(event.actor.as_str()),
+            log_entries::event_time.eq(event.time.unix_micros()),
+            log_entries::entry.eq(&prepared.entry),
+        ))
+        .execute(conn)?;
+    if let Some((texts, _)) = &prepared.items {
+        for (n, chunk) in texts.chunks(500).enumerate() {
+            let rows: Vec<_> = chunk
+                .iter()
+                .enumerate()
+                .map(|(i, item)| {
+                    (
+                        event_items::entry_idx.eq(idx),
+                        event_items::position.eq((n * 500 + i) as i32),
+                        event_items::item.eq(item),
+                    )
+                })
+                .collect();
+            on_backend!(conn, |c| diesel::insert_into(event_items::table)
+                .values(&rows)
+                .execute(c))?;
+        }
+    }
+    custody::record_history(conn, idx, &touched)?;
+    Ok(())
+}
+
+/// Signs and stores the checkpoint of `frontier`, chained to `previous`.
+fn issue_checkpoint(
+    conn: &mut DbConnection,
+    log: &LogIdentity,
+    previous: Option<&SignedCheckpoint>,
+    frontier: &Frontier,
+) -> Result<SignedCheckpoint, LogError> {
+    let root = frontier.root();
+    let body = match previous {
+        Some(previous) => previous.checkpoint().successor(frontier.size(), root)?,
+        None => Checkpoint::new(&log.origin, frontier.size(), root, None, Vec::new())?,
+    };
+    let signed = SignedCheckpoint::sign(body, &log.signer)?;
+    diesel::insert_into(checkpoints::table)
+        .values(CheckpointRow {
+            tree_size: frontier.size() as i64,
+            root_hash: root.to_vec(),
+            body_hash: signed.checkpoint().body_hash().to_vec(),
+            note: signed.to_string(),
+            issued_at: Timestamp::now().unix_micros(),
+        })
+        .execute(conn)?;
+    Ok(signed)
+}
+
+/// Receipts for the outcomes, against `checkpoint`. Nodes completed in this
+/// transaction are taken from `new_nodes`; the few older ones (shared by all
+/// proofs of the batch) are read in one query.
+fn receipts(
+    conn: &mut DbConnection,
+    checkpoint: &SignedCheckpoint,
+    outcomes: Vec<Result<(u64, EventId, Hash), Rejection>>,
+    new_nodes: &HashMap<NodeId, Hash>,
+) -> Result<Vec<Result<Receipt, Rejection>>, LogError> {
+    let size = checkpoint.checkpoint().size();
+    let note = checkpoint.to_string();
+    let plans: Vec<Option<_>> = outcomes
+        .iter()
+        .map(|o| {
+            o.as_ref()
+                .ok()
+                .map(|(idx, _, _)| inclusion_plan(*idx, size))
+                .transpose()
+        })
+        .collect::<Result<_, _>>()
+        .map_err(TreeError::from)?;
+    let mut wanted: Vec<NodeId> = plans
+        .iter()
+        .flatten()
+        .flat_map(|p| p.nodes())
+        .filter(|id| !new_nodes.contains_key(id))
+        .collect();
+    wanted.sort_unstable_by_key(|id| (id.level, id.index));
+    wanted.dedup();
+    let mut known = tree::fetch_nodes(conn, &wanted)?;
+    known.extend(new_nodes.iter().map(|(id, h)| (*id, *h)));
+    outcomes
+        .into_iter()
+        .zip(plans)
+        .map(|(outcome, plan)| match (outcome, plan) {
+            (Ok((index, event_id, leaf_hash)), Some(plan)) => Ok(Ok(Receipt {
+                event_id,
+                index,
+                leaf_hash,
+                checkpoint: note.clone(),
+                inclusion_proof: plan
+                    .assemble(|id| known.get(&id).copied())
+                    .map_err(TreeError::from)?,
+            })),
+            (Err(rejection), _) => Ok(Err(rejection)),
+            (Ok(_), None) => Err(LogError::Inconsistent(
+                "accepted event without a proof plan".into(),
+            )),
+        })
+        .collect()
+}
