@@ -1,1 +1,175 @@
-fn main() {}
+//! `pedigree`: the umbrella command. Thin glue over the libraries: parse the
+//! arguments, build the settings, call the library, choose the exit code.
+
+mod demo;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+use pedigree_ledger::{audit, Application, Settings};
+use pedigree_schema::keys::{PublicKey, SecretKey};
+use pedigree_schema::note::{KeyName, NoteSigner, NoteVerifier};
+
+#[derive(Parser)]
+#[command(
+    name = "pedigree",
+    version,
+    about = "Provable custody of medicine packs"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the whole network on this machine with demo data (the default).
+    Up(demo::UpArgs),
+    /// Run the ledger (configured by PEDIGREE_* environment variables; see README).
+    Ledger,
+    /// Make a new Ed25519 key file (mode 0600) and print its public key.
+    Keygen {
+        /// Where to write the secret key; an existing file is never overwritten.
+        #[arg(long)]
+        out: PathBuf,
+        /// Also print the C2SP note verifier key under this name (for a log key,
+        /// the log's origin).
+        #[arg(long)]
+        name: Option<String>,
+    },
+    /// Apply the database migrations and exit.
+    Migrate {
+        #[arg(long, env = "PEDIGREE_LEDGER_DATABASE_URL")]
+        database_url: String,
+    },
+    /// Replay the log from genesis and check everything stored against it.
+    Audit {
+        #[arg(long, env = "PEDIGREE_LEDGER_DATABASE_URL")]
+        database_url: String,
+        /// The log's C2SP verifier key (`origin+keyid+base64`), as served at /v1/log.
+        #[arg(long, env = "PEDIGREE_LOG_VERIFIER_KEY")]
+        log_key: String,
+        /// The governance party's base64 public key.
+        #[arg(long, env = "PEDIGREE_GOVERNANCE_KEY")]
+        governance_key: String,
+        /// Print the report as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("PEDIGREE_LOG")
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    match run(Cli::parse()) {
+        Ok(code) => code,
+        Err(error) => {
+            eprintln!("pedigree: {error:#}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    match cli.command.unwrap_or(Command::Up(demo::UpArgs::default())) {
+        Command::Up(args) => demo::up(args),
+        Command::Ledger => {
+            let settings = Settings::from_env()?;
+            serve(settings)
+        }
+        Command::Keygen { out, name } => keygen(&out, name.as_deref()),
+        Command::Migrate { database_url } => {
+            pedigree_ledger::open_database(&database_url, 1)?;
+            println!("migrations applied to {}", redact(&database_url));
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Audit {
+            database_url,
+            log_key,
+            governance_key,
+            json,
+        } => run_audit(&database_url, &log_key, &governance_key, json),
+    }
+}
+
+/// Runs the ledger until Ctrl-C.
+fn serve(settings: Settings) -> anyhow::Result<ExitCode> {
+    let runtime = tokio::runtime::Runtime::new()?;
+    runtime.block_on(async {
+        let app = Application::build(settings)?;
+        eprintln!("ledger listening on port {}", app.port());
+        app.run_until_stopped().await?;
+        Ok(ExitCode::SUCCESS)
+    })
+}
+
+fn keygen(out: &std::path::Path, name: Option<&str>) -> anyhow::Result<ExitCode> {
+    let key = SecretKey::generate();
+    key.write_new_file(out)?;
+    println!("public key: {}", key.public_key());
+    if let Some(name) = name {
+        let signer = NoteSigner::new(KeyName::parse(name)?, key.signing_key().clone());
+        println!("verifier key: {}", signer.verifier());
+    }
+    eprintln!("secret key written to {} (mode 0600)", out.display());
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Exit 0 when the audit is clean, 1 when it found problems.
+fn run_audit(
+    database_url: &str,
+    log_key: &str,
+    governance_key: &str,
+    json: bool,
+) -> anyhow::Result<ExitCode> {
+    let verifier = NoteVerifier::parse(log_key).context("--log-key must be a C2SP verifier key")?;
+    let governance = PublicKey::parse(governance_key).context("--governance-key")?;
+    let database = pedigree_ledger::open_database(database_url, 1)?;
+    let mut conn = database.dedicated_connection()?;
+    let report = audit::audit(&mut conn, &verifier, governance, &std::env::temp_dir())?;
+    if json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+    } else {
+        println!(
+            "{} entries and {} checkpoints audited",
+            report.entries, report.checkpoints
+        );
+        match report.first_bad_entry() {
+            None if report.is_clean() => println!("OK: everything stored agrees with the log"),
+            first => {
+                if let Some(entry) = first {
+                    println!("FIRST BAD ENTRY: {entry}");
+                }
+                for finding in &report.findings {
+                    let at = finding
+                        .entry
+                        .map_or_else(|| "-".to_string(), |e| e.to_string());
+                    println!("  [{at}] {}", finding.problem);
+                }
+            }
+        }
+    }
+    Ok(if report.is_clean() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
+}
+
+/// A database URL without credentials, for printing.
+fn redact(url: &str) -> String {
+    match url.split_once('@') {
+        Some((scheme_and_user, host)) if scheme_and_user.contains("://") => {
+            let scheme = scheme_and_user.split("://").next().unwrap_or_default();
+            format!("{scheme}://…@{host}")
+        }
+        _ => url.to_string(),
+    }
+}

@@ -14,7 +14,7 @@
 
 use std::fmt;
 
-use chrono::{DateTime, NaiveDate, SecondsFormat, SubsecRound, Utc};
+use chrono::{DateTime, Datelike, NaiveDate, SecondsFormat, SubsecRound, Timelike, Utc};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
@@ -96,10 +96,20 @@ impl Timestamp {
 }
 
 impl From<DateTime<Utc>> for Timestamp {
+    /// Truncates to whole microseconds. A leap second (which chrono holds as
+    /// a second value of 60) is folded into the next second, as the
+    /// databases' microsecond columns would do, so every `Timestamp` equals
+    /// `Timestamp::from_unix_micros(t.unix_micros())`.
     fn from(time: DateTime<Utc>) -> Self {
-        Self(time.trunc_subsecs(6))
+        Self(
+            DateTime::from_timestamp_micros(time.timestamp_micros())
+                .unwrap_or_else(|| time.trunc_subsecs(6)),
+        )
     }
 }
+
+/// The years RFC 3339 §5.6 can write (`date-fullyear = 4DIGIT`).
+const RFC3339_YEARS: std::ops::RangeInclusive<i32> = 0..=9999;
 
 impl fmt::Display for Timestamp {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -107,18 +117,33 @@ impl fmt::Display for Timestamp {
     }
 }
 
+/// Refuses times outside years 0000–9999: chrono would write them with a
+/// sign and more digits, which is not RFC 3339 and would not parse back.
 impl Serialize for Timestamp {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        if !RFC3339_YEARS.contains(&self.0.year()) {
+            return Err(serde::ser::Error::custom(format!(
+                "time {self} is outside years 0000 to 9999 and has no RFC 3339 form"
+            )));
+        }
         s.collect_str(self)
     }
 }
 
+/// Accepts any RFC 3339 time and converts it to UTC microseconds, except a
+/// second value of 60: chrono accepts it at the end of any minute, and it
+/// would not survive the databases' microsecond columns.
 impl<'de> Deserialize<'de> for Timestamp {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let text = String::deserialize(d)?;
-        DateTime::parse_from_rfc3339(&text)
-            .map(|t| Self::from(t.with_timezone(&Utc)))
-            .map_err(|e| serde::de::Error::custom(format!("time {text:?} is not RFC 3339: {e}")))
+        let time = DateTime::parse_from_rfc3339(&text)
+            .map_err(|e| serde::de::Error::custom(format!("time {text:?} is not RFC 3339: {e}")))?;
+        if time.nanosecond() >= 1_000_000_000 {
+            return Err(serde::de::Error::custom(format!(
+                "time {text:?} is a leap second (second 60), which is not accepted"
+            )));
+        }
+        Ok(Self::from(time.with_timezone(&Utc)))
     }
 }
 
@@ -210,7 +235,8 @@ impl GeoPoint {
     }
 
     fn validate(&self) -> Result<(), EventError> {
-        if self.lat_e6.abs() > 90_000_000 || self.lon_e6.abs() > 180_000_000 {
+        // `unsigned_abs`: `i32::MIN.abs()` overflows.
+        if self.lat_e6.unsigned_abs() > 90_000_000 || self.lon_e6.unsigned_abs() > 180_000_000 {
             return Err(EventError::Location);
         }
         Ok(())
@@ -636,7 +662,9 @@ pub struct EventSubmission {
 }
 
 impl EventSubmission {
-    /// Builds a submission, sorting and committing `items` for the caller.
+    /// Pairs a signed event with its item list, taken as given: the items
+    /// must already be in canonical order ([`canonical_item_order`]), which
+    /// [`EventSubmission::checked_items`] checks rather than repairs.
     pub fn new(signed: SignedEvent, items: Option<Vec<String>>) -> Self {
         Self { signed, items }
     }

@@ -38,7 +38,7 @@ use std::net::TcpListener;
 use std::sync::Arc;
 use std::thread::JoinHandle;
 
-use actix_web::dev::Server;
+use actix_web::dev::{Server, ServerHandle};
 use actix_web::web::{self, Data};
 use actix_web::{App, HttpResponse};
 use pedigree_schema::note::{KeyName, NoteSigner};
@@ -153,6 +153,13 @@ impl Application {
 
     pub fn port(&self) -> u16 {
         self.port
+    }
+
+    /// A handle to stop the server gracefully (a signal handler, a test);
+    /// [`Application::run_until_stopped`] then returns once the writer has
+    /// committed what it was given.
+    pub fn handle(&self) -> ServerHandle {
+        self.server.handle()
     }
 
     /// Serves until the server is stopped, then lets the writer finish.
