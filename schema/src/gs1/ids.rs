@@ -231,6 +231,7 @@ impl Expiry {
 
 /// A pack's identity under the EU FMD and US DSCSA: GTIN plus serial number.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct PackId {
     /// The product's GTIN, AI (01).
     pub gtin: Gtin,

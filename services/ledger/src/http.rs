@@ -379,10 +379,14 @@ struct InclusionQuery {
 async fn inclusion(state: State, query: Query<InclusionQuery>) -> Result<HttpResponse, ApiError> {
     let query = query.into_inner();
     let proof = with_conn(&state, move |conn| {
-        let size = match query.tree_size {
-            Some(size) => size,
-            None => log_entries::table.count().get_result::<i64>(conn)? as u64,
-        };
+        let current = log_entries::table.count().get_result::<i64>(conn)? as u64;
+        let size = query.tree_size.unwrap_or(current);
+        if size > current {
+            return Err(ApiError::bad_request(
+                "bad_proof_request",
+                format!("the log has {current} entries, fewer than tree_size {size}"),
+            ));
+        }
         let index = match (query.index, query.event_id) {
             (Some(index), None) => index,
             (None, Some(id)) => {

@@ -1,0 +1,157 @@
+//! End-to-end tests of the `pedigree` command: the real binary, real HTTP,
+//! a real SQLite file.
+
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+
+use pedigree_schema::keys::SecretKey;
+
+fn pedigree() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_pedigree"))
+}
+
+fn temp_dir(name: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("pedigree-e2e-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    dir
+}
+
+/// Kills the child when the test ends, however it ends.
+struct Running(Child);
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Starts `pedigree up` and reads its welcome text up to the "Try it" line;
+/// returns the process, the base URL and the printed log verifier key.
+fn start_network(data_dir: &Path) -> (Running, String, String) {
+    let mut child = pedigree()
+        .args(["up", "--port", "0", "--data-dir"])
+        .arg(data_dir)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start pedigree up");
+    let stdout = child.stdout.take().expect("stdout");
+    let running = Running(child);
+    let (mut base, mut log_key) = (String::new(), String::new());
+    for line in BufReader::new(stdout).lines() {
+        let line = line.expect("read stdout");
+        let mut words = line.split_whitespace();
+        match (words.next(), words.next()) {
+            (Some("ledger"), Some(url)) => base = url.to_string(),
+            (Some("log"), Some("key")) => log_key = words.next().unwrap_or_default().to_string(),
+            (Some("Try"), _) => break,
+            _ => {}
+        }
+    }
+    assert!(
+        base.starts_with("http://127.0.0.1:"),
+        "no ledger URL printed"
+    );
+    assert!(!log_key.is_empty(), "no log key printed");
+    (running, base, log_key)
+}
+
+async fn get_json(url: &str) -> serde_json::Value {
+    reqwest::get(url)
+        .await
+        .expect("GET")
+        .json()
+        .await
+        .expect("JSON")
+}
+
+#[tokio::test]
+async fn up_serves_the_demo_network_and_the_audit_passes() {
+    let dir = temp_dir("up");
+    let (network, base, log_key) = start_network(&dir);
+
+    let ok = get_json(&format!(
+        "{base}/v1/packs/09506000134352/SN0010?lot=LOT-2026A"
+    ))
+    .await;
+    assert_eq!(ok["ok_to_supply"], true, "{ok}");
+    let dispensed = get_json(&format!("{base}/v1/packs/09506000134352/SN0001")).await;
+    assert_eq!(dispensed["ok_to_supply"], false);
+    assert_eq!(dispensed["alerts"][0]["code"], "already_decommissioned");
+    let recalled = get_json(&format!("{base}/v1/packs/09506000134352/RC0001")).await;
+    assert_eq!(recalled["recalled"], true);
+    let checkpoint = reqwest::get(format!("{base}/checkpoint"))
+        .await
+        .expect("GET")
+        .text()
+        .await
+        .expect("text");
+    assert!(
+        checkpoint.starts_with("pedigree.example/log\n"),
+        "{checkpoint}"
+    );
+    drop(network);
+
+    let governance = SecretKey::read_file(&dir.join("governance.key")).expect("governance key");
+    let audit = pedigree()
+        .args(["audit", "--database-url"])
+        .arg(dir.join("ledger.sqlite"))
+        .args([
+            "--log-key",
+            &log_key,
+            "--governance-key",
+            &governance.public_key().to_string(),
+        ])
+        .output()
+        .expect("run audit");
+    let report = String::from_utf8_lossy(&audit.stdout);
+    assert!(audit.status.success(), "audit failed: {report}");
+    assert!(
+        report.contains("OK: everything stored agrees with the log"),
+        "{report}"
+    );
+    std::fs::remove_dir_all(&dir).expect("clean up");
+}
+
+#[test]
+fn keygen_writes_an_owner_only_key_and_never_overwrites() {
+    let dir = temp_dir("keygen");
+    let path = dir.join("party.key");
+    let first = pedigree()
+        .args(["keygen", "--out"])
+        .arg(&path)
+        .output()
+        .expect("keygen");
+    assert!(first.status.success());
+    let printed = String::from_utf8_lossy(&first.stdout);
+    let key = SecretKey::read_file(&path).expect("key file readable");
+    assert!(
+        printed.contains(&key.public_key().to_string()),
+        "public key printed"
+    );
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        assert_eq!(
+            std::fs::metadata(&path).expect("stat").permissions().mode() & 0o777,
+            0o600
+        );
+    }
+    let again = pedigree()
+        .args(["keygen", "--out"])
+        .arg(&path)
+        .output()
+        .expect("keygen");
+    assert!(
+        !again.status.success(),
+        "an existing key must not be overwritten"
+    );
+    assert_eq!(
+        SecretKey::read_file(&path).expect("key").public_key(),
+        key.public_key()
+    );
+    std::fs::remove_dir_all(&dir).expect("clean up");
+}
