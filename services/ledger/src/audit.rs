@@ -11,9 +11,10 @@
 //!
 //! The report names the first entry (or row) that disagrees.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::fmt::Debug;
 use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use diesel::prelude::*;
 use pedigree_schema::checkpoint::SignedCheckpoint;
@@ -90,7 +91,14 @@ pub fn audit(
 ) -> Result<AuditReport, AuditError> {
     let mut findings = Vec::new();
     let checkpoints = check_checkpoints(live, log, &mut findings)?;
-    let scratch_path = scratch_dir.join(format!("pedigree-audit-{}.sqlite", std::process::id()));
+    // Unique per call, not only per process: two audits running at once in
+    // one process (tests, a server) must not share a scratch file.
+    static AUDITS: AtomicU64 = AtomicU64::new(0);
+    let scratch_path = scratch_dir.join(format!(
+        "pedigree-audit-{}-{}.sqlite",
+        std::process::id(),
+        AUDITS.fetch_add(1, Ordering::Relaxed)
+    ));
     let _ = std::fs::remove_file(&scratch_path);
     let url = crate::db::DatabaseUrl::parse(&scratch_path.display().to_string())
         .map_err(|e| AuditError::Scratch(e.to_string()))?;
@@ -179,6 +187,7 @@ fn replay(
     findings: &mut Vec<Finding>,
 ) -> Result<u64, AuditError> {
     let mut frontier = Frontier::new();
+    let mut mismatched_nodes = HashSet::new();
     let mut next: i64 = 0;
     loop {
         let rows: Vec<EntryRow> = log_entries::table
@@ -225,7 +234,7 @@ fn replay(
             AuditError::Scratch(_) => Ok(()),
             other => Err(other),
         })?;
-        compare_nodes(live, &computed, findings)?;
+        compare_nodes(live, &computed, &mut mismatched_nodes, findings)?;
         if next != last + 1 {
             break;
         }
@@ -349,16 +358,31 @@ fn check_entry(
 }
 
 /// Compares recomputed tree nodes with the stored ones.
+///
+/// A node whose child already disagreed is not reported: it differs because
+/// of that child (a changed entry changes every node above its leaf), and
+/// naming it would blame the first leaf of a large subtree instead of the
+/// entry at fault. `mismatched` carries the disagreeing nodes across chunks;
+/// `computed` lists children before their parents, as [`Frontier::push`]
+/// completes them.
 fn compare_nodes(
     live: &mut DbConnection,
     computed: &[(NodeId, [u8; 32])],
+    mismatched: &mut HashSet<NodeId>,
     findings: &mut Vec<Finding>,
 ) -> Result<(), AuditError> {
     let ids: Vec<NodeId> = computed.iter().map(|(id, _)| *id).collect();
     let stored = tree::fetch_nodes(live, &ids).map_err(|e| AuditError::Scratch(e.to_string()))?;
     for (id, hash) in computed {
-        let ok = stored.get(id).is_some_and(|s| bool::from(s.ct_eq(hash)));
-        if !ok {
+        if stored.get(id).is_some_and(|s| bool::from(s.ct_eq(hash))) {
+            continue;
+        }
+        mismatched.insert(*id);
+        let explained_by_child = id.level > 0
+            && [2 * id.index, 2 * id.index + 1]
+                .iter()
+                .any(|&child| mismatched.contains(&NodeId::new(id.level - 1, child)));
+        if !explained_by_child {
             let first_leaf = id.leaves().map_or(0, |r| r.start);
             findings.push(finding(
                 Some(first_leaf),
@@ -563,9 +587,15 @@ fn compare_state(
     Ok(())
 }
 
-/// Loads a table from both databases in key order and reports the first
-/// row that differs (an extra, a missing, or a changed row).
-fn compare<T: PartialEq + Debug>(
+/// Loads a table from both databases and reports the rows that are not in
+/// both: stored rows the log does not imply, and implied rows not stored.
+///
+/// Rows are sorted here rather than by the databases, whose text collations
+/// may differ (SQLite compares bytes, PostgreSQL the database's locale), and
+/// matched as a multiset rather than position by position, so that one
+/// missing row does not make every later row look changed. The finding names
+/// the earliest entry among the disagreeing rows.
+fn compare<T: Ord + Debug>(
     table: &str,
     live: &mut DbConnection,
     scratch: &mut DbConnection,
@@ -573,35 +603,63 @@ fn compare<T: PartialEq + Debug>(
     load: impl Fn(&mut DbConnection) -> QueryResult<Vec<T>>,
     entry_of: impl Fn(&T) -> Option<i64>,
 ) -> Result<(), AuditError> {
-    let stored = load(live)?;
-    let derived = load(scratch)?;
-    let first_difference = stored.iter().zip(&derived).position(|(a, b)| a != b);
-    let problem = match first_difference {
-        Some(i) => Some((
-            entry_of(&derived[i]).min(entry_of(&stored[i])),
-            format!(
-                "{table}: stored row {:?} differs from the replayed {:?}",
-                stored[i], derived[i]
-            ),
-        )),
-        None if stored.len() > derived.len() => Some((
-            entry_of(&stored[derived.len()]),
-            format!(
-                "{table}: stored row {:?} is not derived from the log",
-                stored[derived.len()]
-            ),
-        )),
-        None if derived.len() > stored.len() => Some((
-            entry_of(&derived[stored.len()]),
-            format!(
-                "{table}: the log implies row {:?}, which is missing",
-                derived[stored.len()]
-            ),
-        )),
-        None => None,
-    };
-    if let Some((entry, problem)) = problem {
-        findings.push(finding(entry.map(|e| e as u64), problem));
+    let mut stored = load(live)?;
+    let mut derived = load(scratch)?;
+    stored.sort_unstable();
+    derived.sort_unstable();
+    let (mut not_derived, mut not_stored) = (Vec::new(), Vec::new());
+    let (mut s, mut d) = (stored.iter().peekable(), derived.iter().peekable());
+    loop {
+        match (s.peek(), d.peek()) {
+            (None, None) => break,
+            (Some(a), Some(b)) if a == b => {
+                s.next();
+                d.next();
+            }
+            (Some(a), Some(b)) if a < b => {
+                not_derived.push(*a);
+                s.next();
+            }
+            (Some(a), None) => {
+                not_derived.push(*a);
+                s.next();
+            }
+            (_, Some(b)) => {
+                not_stored.push(*b);
+                d.next();
+            }
+        }
+    }
+    let mut problems = Vec::new();
+    if let Some(row) = earliest(&not_derived, &entry_of) {
+        problems.push(format!(
+            "{} stored row(s) are not derived from the log, e.g. {row:?}",
+            not_derived.len()
+        ));
+    }
+    if let Some(row) = earliest(&not_stored, &entry_of) {
+        problems.push(format!(
+            "{} row(s) the log implies are missing, e.g. {row:?}",
+            not_stored.len()
+        ));
+    }
+    if !problems.is_empty() {
+        let entry = not_derived
+            .iter()
+            .chain(&not_stored)
+            .filter_map(|r| entry_of(r))
+            .min();
+        findings.push(finding(
+            entry.map(|e| e as u64),
+            format!("{table}: {}", problems.join("; ")),
+        ));
     }
     Ok(())
+}
+
+/// The row naming the earliest entry (rows naming none come last).
+fn earliest<'r, T>(rows: &[&'r T], entry_of: &impl Fn(&T) -> Option<i64>) -> Option<&'r T> {
+    rows.iter()
+        .copied()
+        .min_by_key(|row| entry_of(row).unwrap_or(i64::MAX))
 }

@@ -307,7 +307,7 @@ fn fmt_micros(micros: i64) -> String {
 }
 
 /// A stored pack.
-#[derive(Clone, Debug, Queryable, Selectable, Insertable, PartialEq, Eq)]
+#[derive(Clone, Debug, Queryable, Selectable, Insertable, PartialEq, Eq, PartialOrd, Ord)]
 #[diesel(table_name = packs)]
 pub struct PackRow {
     pub gtin: String,
@@ -326,7 +326,7 @@ pub struct PackRow {
 }
 
 /// A stored case (SSCC).
-#[derive(Clone, Debug, Queryable, Selectable, Insertable, PartialEq, Eq)]
+#[derive(Clone, Debug, Queryable, Selectable, Insertable, PartialEq, Eq, PartialOrd, Ord)]
 #[diesel(table_name = cases)]
 pub struct CaseRow {
     pub sscc: String,
@@ -340,7 +340,7 @@ pub struct CaseRow {
 }
 
 /// A stored batch.
-#[derive(Clone, Debug, Queryable, Selectable, Insertable, PartialEq, Eq)]
+#[derive(Clone, Debug, Queryable, Selectable, Insertable, PartialEq, Eq, PartialOrd, Ord)]
 #[diesel(table_name = batches)]
 pub struct BatchRow {
     pub gtin: String,
@@ -922,8 +922,11 @@ impl Effect<'_> {
                 ))
                 .execute(self.conn)?;
         }
+        // Packing a case into another is part of the custody chain of every
+        // pack inside it: without this entry a pack's provenance could not
+        // show how it came to travel in the outer case.
         let mut touched = vec![case_item(case)];
-        touched.extend(items.iter().map(Item::to_string));
+        touched.extend(touched_by_consignment(items, &consignment));
         Ok(touched)
     }
 
@@ -954,7 +957,7 @@ impl Effect<'_> {
             return reject(RejectCode::CaseUnknown, format!("case {case} is not known"));
         };
         self.check_case_is_loose(&row)?;
-        let contents = packs_in_cases(self.conn, &[row.sscc.clone()])?;
+        let contents = packs_in_cases(self.conn, std::slice::from_ref(&row.sscc))?;
         let child_cases: Vec<String> = cases::table
             .filter(cases::parent_sscc.eq(case.as_str()))
             .select(cases::sscc)
@@ -973,7 +976,7 @@ impl Effect<'_> {
             ))
             .execute(self.conn)?;
         let mut touched = vec![case_item(case)];
-        touched.extend(contents.iter().map(|p| pack_row_item(p)));
+        touched.extend(contents.iter().map(pack_row_item));
         touched.extend(child_cases.iter().map(|c| format!("(00){c}")));
         Ok(touched)
     }
@@ -1334,7 +1337,7 @@ impl Effect<'_> {
 fn touched_by_consignment(items: &[Item], c: &Consignment) -> Vec<String> {
     let mut touched: BTreeSet<String> = items.iter().map(Item::to_string).collect();
     touched.extend(c.nested_cases.iter().map(|s| format!("(00){s}")));
-    touched.extend(c.nested_packs.iter().map(|p| pack_row_item(p)));
+    touched.extend(c.nested_packs.iter().map(pack_row_item));
     touched.into_iter().collect()
 }
 

@@ -226,7 +226,7 @@ impl Appender {
         let mut frontier = self.frontier.clone();
         let log = &self.log;
         let previous = self.latest.clone();
-        let (outcomes, checkpoint) = self.conn.transaction(|conn| {
+        let (outcomes, checkpoint) = write_transaction(&mut self.conn, |conn| {
             let existing = existing_indices(conn, &batch)?;
             let mut in_batch: HashMap<EventId, u64> = HashMap::new();
             let mut new_nodes: HashMap<NodeId, Hash> = HashMap::new();
@@ -288,6 +288,42 @@ impl Appender {
         self.frontier = frontier;
         self.latest = checkpoint;
         Ok(outcomes)
+    }
+}
+
+/// Runs `work` in a transaction that holds the database's write lock from
+/// its first statement.
+///
+/// SQLite's default `BEGIN` is deferred: the transaction reads first (which
+/// ids exist, the custody state) and asks for the write lock at its first
+/// write. If another connection committed in between — a request handler
+/// recording a request nonce — SQLite cannot upgrade the stale read snapshot
+/// and fails at once with `SQLITE_BUSY` ("database is locked"), without
+/// waiting for the busy timeout, and the whole group would be lost.
+/// `BEGIN IMMEDIATE` takes the write lock up front, waiting (busy timeout)
+/// behind other writers instead (<https://sqlite.org/lang_transaction.html>).
+/// PostgreSQL's row locking needs no such care.
+fn write_transaction<T>(
+    conn: &mut DbConnection,
+    work: impl FnOnce(&mut DbConnection) -> Result<T, LogError>,
+) -> Result<T, LogError> {
+    use diesel::connection::{AnsiTransactionManager, TransactionManager};
+    type Manager = <DbConnection as Connection>::TransactionManager;
+    let DbConnection::Sqlite(sqlite) = conn else {
+        return conn.transaction(work);
+    };
+    // The multi-backend connection keeps its transaction state in the
+    // backend connection's, so savepoints opened through `conn` nest here.
+    AnsiTransactionManager::begin_transaction_sql(sqlite, "BEGIN IMMEDIATE")?;
+    match work(conn) {
+        Ok(value) => {
+            Manager::commit_transaction(conn)?;
+            Ok(value)
+        }
+        Err(error) => match Manager::rollback_transaction(conn) {
+            Ok(()) | Err(diesel::result::Error::BrokenTransactionManager) => Err(error),
+            Err(rollback) => Err(rollback.into()),
+        },
     }
 }
 

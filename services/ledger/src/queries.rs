@@ -15,10 +15,11 @@ use pedigree_schema::merkle::Hash;
 use serde::Serialize;
 
 use crate::custody::{self, pack_item, status, BatchRow, PackRow};
-use crate::db::schema::{event_items, item_history, log_entries, packs, parties, products};
+use crate::db::schema::{
+    checkpoints, event_items, item_history, log_entries, packs, parties, products,
+};
 use crate::db::DbConnection;
 use crate::error::ApiError;
-use crate::log::latest_checkpoint_note;
 use crate::rejection::RejectCode;
 use crate::tree;
 
@@ -232,12 +233,21 @@ pub fn provenance(
     today: chrono::NaiveDate,
 ) -> Result<Provenance, ApiError> {
     let item = pack_item(pack);
-    let Some(checkpoint) = latest_checkpoint_note(conn)? else {
+    // Everything is read as of this checkpoint: appends committed while the
+    // answer is assembled must not creep into it, or the proofs would be
+    // for a tree the checkpoint does not sign.
+    let latest: Option<(i64, String)> = checkpoints::table
+        .order(checkpoints::tree_size.desc())
+        .select((checkpoints::tree_size, checkpoints::note))
+        .first(conn)
+        .optional()?;
+    let Some((size, checkpoint)) = latest else {
         return Err(ApiError::NotFound("the log is empty".into()));
     };
     let rows: Vec<(i64, Vec<u8>, Vec<u8>)> = item_history::table
         .inner_join(log_entries::table.on(log_entries::idx.eq(item_history::entry_idx)))
         .filter(item_history::item.eq(&item))
+        .filter(item_history::entry_idx.lt(size))
         .order(item_history::entry_idx)
         .select((log_entries::idx, log_entries::entry, log_entries::leaf_hash))
         .load(conn)?;
@@ -268,7 +278,7 @@ pub fn provenance(
             caller.gln
         )));
     }
-    let tree_size = latest_size(conn)?;
+    let tree_size = size as u64;
     let status = pack_status(conn, pack, None, None, today)?;
     let mut proven = Vec::with_capacity(entries.len());
     for (index, entry, leaf_hash) in entries {

@@ -10,10 +10,7 @@ mod common;
 use chrono::Utc;
 use common::*;
 use pedigree_ledger::db::testing::TestDatabase;
-use pedigree_schema::checkpoint::SignedCheckpoint;
-use pedigree_schema::event::{ShipmentPurpose, SignedEvent};
-use pedigree_schema::itemset::ItemProof;
-use pedigree_schema::merkle::{self, hex_hash};
+use pedigree_schema::event::ShipmentPurpose;
 use pedigree_schema::request_auth::KEY_HEADER;
 use serde_json::Value;
 
@@ -71,69 +68,6 @@ impl Chain {
     fn provenance_path(&self, serial: &str) -> String {
         format!("/v1/packs/{}/{serial}/provenance", self.batch.gtin)
     }
-}
-
-/// Checks a provenance answer end to end against the log key; returns the
-/// kinds of its entries and the item each item proof proves.
-fn verify_provenance(
-    answer: &Value,
-    ledger: &Ledger,
-    serial: &str,
-    batch: &Batch,
-) -> Vec<(String, Option<String>)> {
-    let checkpoint = SignedCheckpoint::parse_and_verify(
-        answer["checkpoint"].as_str().expect("a checkpoint"),
-        ledger.verifier(),
-    )
-    .expect("the provenance checkpoint verifies");
-    let tree = checkpoint.checkpoint();
-    assert_eq!(answer["tree_size"], tree.size());
-    assert_eq!(answer["status"]["serial"], serial);
-    let pack = batch.pack(serial);
-    let mut seen = Vec::new();
-    for entry in answer["entries"].as_array().expect("entries") {
-        let signed: SignedEvent =
-            serde_json::from_value(entry["entry"].clone()).expect("a signed event");
-        signed.verify_signature().expect("the entry's signature");
-        let index = entry["index"].as_u64().expect("an index");
-        let leaf = merkle::leaf_hash(&signed.entry_bytes().expect("entry bytes"));
-        let stored_leaf =
-            hex_hash::parse(entry["leaf_hash"].as_str().expect("a leaf hash")).expect("a hex hash");
-        assert_eq!(leaf, stored_leaf, "entry {index}");
-        let proof: Vec<merkle::Hash> = entry["inclusion_proof"]
-            .as_array()
-            .expect("an inclusion proof")
-            .iter()
-            .map(|h| hex_hash::parse(h.as_str().expect("hex")).expect("a hash"))
-            .collect();
-        merkle::verify_inclusion(&leaf, index, tree.size(), &proof, tree.root())
-            .unwrap_or_else(|e| panic!("entry {index} inclusion: {e}"));
-        let proven_item = match signed.event.body.item_set() {
-            Some((_, set)) => {
-                let item_proof = &entry["item_proof"];
-                let item = item_proof["item"]
-                    .as_str()
-                    .expect("a proven item")
-                    .to_string();
-                let proof: ItemProof =
-                    serde_json::from_value(item_proof["proof"].clone()).expect("an item proof");
-                proof
-                    .verify(&set.root, &[item.as_str()])
-                    .unwrap_or_else(|e| panic!("entry {index} item proof: {e}"));
-                assert!(
-                    item == serial || item == pack_item(&pack) || item.starts_with("(00)"),
-                    "entry {index} proves {item}"
-                );
-                Some(item)
-            }
-            None => {
-                assert!(entry.get("item_proof").is_none(), "entry {index}");
-                None
-            }
-        };
-        seen.push((signed.event.body.kind().to_string(), proven_item));
-    }
-    seen
 }
 
 async fn provenance_is_for_the_chain_and_regulators_with_proofs(db: TestDatabase) {

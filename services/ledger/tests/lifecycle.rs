@@ -201,6 +201,62 @@ async fn custody_lifecycle_of_packs_and_cases(db: TestDatabase) {
     );
     assert_eq!(by_custodian[m.gln.as_str()]["active"], 1, "{whereabouts}");
 
+    // Cases in cases: S6 goes into case C2, C2 onto a pallet; the pallet
+    // ships, is opened at the distributor, and C2 goes on to the pharmacy.
+    let (c2, pallet) = (sscc("09506000100000002"), sscc("09506000100000003"));
+    let s6 = &packs[5];
+    ledger
+        .accept(&[
+            m.aggregate(&c2, &items[5..6]),
+            m.aggregate(&pallet, &[case_item(&c2)]),
+            m.ship(
+                "SHIP-P",
+                &d.gln,
+                ShipmentPurpose::Sale,
+                &[case_item(&pallet)],
+            ),
+        ])
+        .await;
+    assert_eq!(ledger.status(s6).await["status"], "in_transit");
+    ledger
+        .accept(&[
+            d.receive("SHIP-P", &m.gln, &[case_item(&pallet)]),
+            d.disaggregate(&pallet),
+            d.ship("SHIP-C2", &p.gln, ShipmentPurpose::Sale, &[case_item(&c2)]),
+            p.receive("SHIP-C2", &d.gln, &[case_item(&c2)]),
+            p.disaggregate(&c2),
+        ])
+        .await;
+    let row = pack_row(&mut conn, s6);
+    assert_eq!(
+        (row.custodian.as_str(), row.case_sscc),
+        (p.gln.as_str(), None)
+    );
+    ledger
+        .accept_one(p.decommission(s6, DecommissionReason::Dispensed))
+        .await;
+    assert_eq!(ledger.status(s6).await["status"], "decommissioned");
+
+    // S6's custody chain proves every step, the pallet included.
+    let path = format!("/v1/packs/{}/S6/provenance", batch.gtin);
+    let answer = ledger.get_signed(&path, &p.key).await.ok();
+    let chain = verify_provenance(&answer, &ledger, "S6", &batch);
+    let proven = |kind: &str, item: Option<String>| (kind.to_string(), item);
+    assert_eq!(
+        chain,
+        [
+            proven("commission", Some("S6".into())),
+            proven("aggregate", Some(items[5].clone())),
+            proven("aggregate", Some(case_item(&c2))),
+            proven("ship", Some(case_item(&pallet))),
+            proven("receive", Some(case_item(&pallet))),
+            proven("ship", Some(case_item(&c2))),
+            proven("receive", Some(case_item(&c2))),
+            proven("disaggregate", None),
+            proven("decommission", None),
+        ]
+    );
+
     drop(conn);
     ledger.stop().await;
 }

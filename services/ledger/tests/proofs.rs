@@ -10,7 +10,7 @@ use chrono::Utc;
 use common::*;
 use pedigree_ledger::db::testing::TestDatabase;
 use pedigree_schema::checkpoint::SignedCheckpoint;
-use pedigree_schema::event::EventSubmission;
+use pedigree_schema::event::{EventBody, EventSubmission, GeoPoint};
 use pedigree_schema::merkle::{
     decode_entry_bundle, leaf_hash, root_from_leaf_hashes, root_plan, Hash, NodeId,
 };
@@ -21,6 +21,7 @@ both_backends!(
     proofs_verify_against_chained_checkpoints,
     tiles_and_bundles_rebuild_the_signed_root,
     cosignatures_by_registered_parties_are_served,
+    concurrent_appends_and_reads_keep_one_chain,
 );
 
 /// Appends `batches` one request each; returns every submission in log
@@ -51,6 +52,19 @@ async fn proofs_verify_against_chained_checkpoints(db: TestDatabase) {
     let ledger = Ledger::for_network(&net, &db);
     let batch = Batch::fresh(&gtin("0950600013435"), "L1");
     let (m, p) = (&net.manufacturer, &net.pharmacy);
+
+    // An empty log has no checkpoint and no tiles yet.
+    assert_eq!(ledger.get("/health").await.ok()["status"], "ok");
+    assert_eq!(ledger.size().await, 0);
+    ledger
+        .get("/checkpoint")
+        .await
+        .assert_error(404, "not_found");
+    ledger
+        .get("/tile/0/000.p/1")
+        .await
+        .assert_error(404, "not_found");
+
     let (log, sizes) = append_batches(
         &ledger,
         vec![
@@ -358,4 +372,122 @@ async fn cosignatures_by_registered_parties_are_served(db: TestDatabase) {
 
 fn gtin_pack() -> pedigree_schema::gs1::PackId {
     pack(&gtin("0950600013435"), "W1")
+}
+
+/// Many clients at once: appends from several parties interleaved with
+/// signed reads (which write request nonces) and public reads. Every event
+/// lands once, at a distinct index, and the checkpoints form one chain.
+async fn concurrent_appends_and_reads_keep_one_chain(db: TestDatabase) {
+    let net = Network::new();
+    let ledger = Ledger::for_network(&net, &db);
+    let batch = Batch::fresh(&gtin("0950600013435"), "L1");
+    genesis_with_batch(&ledger, &net, &batch).await;
+    let parties = [
+        &net.manufacturer,
+        &net.distributor,
+        &net.pharmacy,
+        &net.outsider,
+    ];
+    // Every append touches pack HOT, whose provenance is read meanwhile.
+    let hot = batch.pack("HOT");
+    ledger
+        .accept(&[
+            net.manufacturer.commission(&batch, &["HOT"]),
+            net.pharmacy.verify(&hot),
+        ])
+        .await;
+    let start = ledger.size().await;
+    let requests: Vec<Vec<EventSubmission>> = (0..12)
+        .map(|i| {
+            let party = parties[i % parties.len()];
+            (0..5)
+                .map(|j| {
+                    party.event(EventBody::Verify {
+                        pack: hot.clone(),
+                        lot: None,
+                        expiry: None,
+                        location: Some(GeoPoint {
+                            lat_e6: i as i32,
+                            lon_e6: j,
+                        }),
+                    })
+                })
+                .collect()
+        })
+        .collect();
+    let shared = &ledger;
+    let provenance = format!("/v1/packs/{}/HOT/provenance", batch.gtin);
+    let (provenance, batch, reader) = (&provenance, &batch, &net.pharmacy.key);
+    let appends = join_all(requests.iter().map(|events| shared.append(events)));
+    let reads = join_all((0..24).map(|i| async move {
+        let party = parties[i % parties.len()];
+        match i % 3 {
+            0 => shared.get_signed("/v1/me/events", &party.key).await.status,
+            1 => shared.get("/v1/log").await.status,
+            _ => {
+                let answer = shared.get_signed(provenance, reader).await;
+                let status = answer.status;
+                verify_provenance(&answer.ok(), shared, "HOT", batch);
+                status
+            }
+        }
+    }));
+    let (outcomes, statuses) = tokio::join!(appends, reads);
+    assert!(statuses.iter().all(|s| *s == 200), "reads: {statuses:?}");
+    let mut indices: Vec<u64> = outcomes
+        .iter()
+        .flatten()
+        .map(|o| o.receipt().index)
+        .collect();
+    indices.sort_unstable();
+    let expected: Vec<u64> = (start..start + 60).collect();
+    assert_eq!(indices, expected, "every event once, no gaps");
+    assert_eq!(ledger.size().await, start + 60);
+
+    // Whatever the grouping, the checkpoints issued form one chain.
+    let mut sizes: Vec<u64> = outcomes
+        .iter()
+        .flatten()
+        .map(|o| {
+            SignedCheckpoint::parse_and_verify(&o.receipt().checkpoint, ledger.verifier())
+                .expect("a receipt checkpoint")
+                .checkpoint()
+                .size()
+        })
+        .collect();
+    sizes.push(start);
+    sizes.sort_unstable();
+    sizes.dedup();
+    for pair in sizes.windows(2) {
+        let (older, newer) = (
+            ledger.checkpoint_at(pair[0]).await,
+            ledger.checkpoint_at(pair[1]).await,
+        );
+        newer
+            .follows(older.checkpoint())
+            .unwrap_or_else(|e| panic!("checkpoint {} after {}: {e}", pair[1], pair[0]));
+    }
+    ledger.stop().await;
+}
+
+/// Runs futures concurrently on this task; their outputs in order.
+async fn join_all<F: std::future::Future>(futures: impl Iterator<Item = F>) -> Vec<F::Output> {
+    use std::task::Poll;
+    let mut pending: Vec<_> = futures.map(|f| Some(Box::pin(f))).collect();
+    let mut outputs: Vec<Option<F::Output>> = pending.iter().map(|_| None).collect();
+    std::future::poll_fn(|cx| {
+        for (slot, output) in pending.iter_mut().zip(outputs.iter_mut()) {
+            if let Some(Poll::Ready(value)) = slot.as_mut().map(|f| f.as_mut().poll(cx)) {
+                *output = Some(value);
+                *slot = None;
+            }
+        }
+        if pending.iter().all(Option::is_none) {
+            Poll::Ready(())
+        } else {
+            Poll::Pending
+        }
+    })
+    .await;
+    outputs.into_iter().flatten().collect()
 }

@@ -9,6 +9,7 @@ mod common;
 use chrono::{Duration, NaiveDate, Utc};
 use common::*;
 use pedigree_ledger::db::testing::TestDatabase;
+use pedigree_ledger::http::MAX_EVENTS_PER_REQUEST;
 use pedigree_ledger::rejection::RejectCode;
 use pedigree_schema::event::{
     DecommissionReason, EventBody, EventSubmission, Role, ShipmentPurpose, Timestamp,
@@ -21,6 +22,8 @@ both_backends!(
     a_mixed_batch_keeps_its_accepted_events_only,
     resubmitting_an_event_returns_its_receipt_again,
     malformed_requests_get_json_errors,
+    reactivation_is_allowed_for_ten_days_only,
+    a_rotated_key_replaces_the_old_one_from_its_rotation,
 );
 
 /// Every [`RejectCode`]; the `match` fails to compile when one is added
@@ -508,7 +511,7 @@ async fn resubmitting_an_event_returns_its_receipt_again(db: TestDatabase) {
 async fn malformed_requests_get_json_errors(db: TestDatabase) {
     let net = Network::new();
     let mut settings = net.settings(&db);
-    settings.max_body_bytes = 16 * 1024;
+    settings.max_body_bytes = 8 << 20;
     let ledger = Ledger::start(settings, net.log_verifier());
     ledger.accept(&net.genesis()).await;
     let g1 = gtin("0950600013435");
@@ -574,12 +577,17 @@ async fn malformed_requests_get_json_errors(db: TestDatabase) {
     }
     let oversized = format!(
         "{{\"events\": [], \"padding\": \"{}\"}}",
-        "x".repeat(20 * 1024)
+        "x".repeat(9 << 20)
     );
     ledger
         .post_raw(events, "application/json", oversized.into_bytes())
         .await
         .assert_error(413, "payload_too_large");
+    let too_many = vec![valid_json.clone(); MAX_EVENTS_PER_REQUEST + 1];
+    ledger
+        .post_json(events, &json!({ "events": too_many }))
+        .await
+        .assert_error(400, "batch_too_large");
     assert_eq!(ledger.size().await, size, "nothing malformed was appended");
 
     // Identifiers, queries and paths of the read side.
@@ -653,5 +661,105 @@ async fn malformed_requests_get_json_errors(db: TestDatabase) {
         .post_json("/v1/nothing-here", &json!({}))
         .await
         .assert_error(404, "not_found");
+    ledger.stop().await;
+}
+
+async fn reactivation_is_allowed_for_ten_days_only(db: TestDatabase) {
+    let net = Network::new();
+    let ledger = Ledger::for_network(&net, &db);
+    let days_ago = |days: i64| Timestamp::from(Utc::now() - Duration::days(days));
+    ledger.accept(&net.genesis_at(days_ago(20))).await;
+    let m = &net.manufacturer;
+    let batch = Batch::fresh(&gtin("0950600013435"), "L1");
+    ledger
+        .accept(&[
+            m.register_product(&batch.gtin, "Aspirin"),
+            m.register_batch(&batch),
+            m.commission(&batch, &["OLD", "RECENT"]),
+        ])
+        .await;
+    let lock = |serial: &str, days: i64| {
+        m.event_at(
+            days_ago(days),
+            EventBody::Decommission {
+                pack: batch.pack(serial),
+                reason: DecommissionReason::Locked,
+            },
+        )
+    };
+    ledger.accept(&[lock("OLD", 11), lock("RECENT", 9)]).await;
+
+    let code = ledger.reject_one(m.reactivate(&batch.pack("OLD"))).await;
+    assert_eq!(code, "status_change_not_allowed");
+    assert_eq!(
+        ledger.status(&batch.pack("OLD")).await["status"],
+        "decommissioned"
+    );
+    ledger.accept_one(m.reactivate(&batch.pack("RECENT"))).await;
+    assert_eq!(
+        ledger.status(&batch.pack("RECENT")).await["status"],
+        "active"
+    );
+    // Only the party that decommissioned a pack may reactivate it.
+    ledger.accept_one(lock("RECENT", 0)).await;
+    let code = ledger
+        .reject_one(net.distributor.reactivate(&batch.pack("RECENT")))
+        .await;
+    assert_eq!(code, "status_change_not_allowed");
+    ledger.stop().await;
+}
+
+async fn a_rotated_key_replaces_the_old_one_from_its_rotation(db: TestDatabase) {
+    let net = Network::new();
+    let ledger = Ledger::for_network(&net, &db);
+    let now = Utc::now();
+    ledger
+        .accept(&net.genesis_at((now - Duration::hours(1)).into()))
+        .await;
+    let (gov, m) = (&net.governance, &net.manufacturer);
+    let new_key = SecretKey::generate();
+    let rotation = gov.event(EventBody::RotateKey {
+        party: m.gln.clone(),
+        key: new_key.public_key(),
+    });
+    let rotated_at = rotation.signed.event.time.as_datetime();
+    ledger.accept_one(rotation).await;
+    let product = |gtin_body: &str| EventBody::RegisterProduct {
+        gtin: gtin(gtin_body),
+        name: "Aspirin".into(),
+    };
+    let by = |key: &SecretKey, time: chrono::DateTime<Utc>, body| {
+        signed_submission(&m.gln, key, time.into(), body, None)
+    };
+
+    // The new key signs from the rotation on; the old one up to it.
+    ledger
+        .accept_one(by(&new_key, Utc::now(), product("0950600013435")))
+        .await;
+    let before = rotated_at - Duration::minutes(1);
+    ledger
+        .accept_one(by(&m.key, before, product("0950600013442")))
+        .await;
+    for (what, event) in [
+        (
+            "old key after",
+            by(&m.key, Utc::now(), product("0950600013459")),
+        ),
+        (
+            "new key before",
+            by(&new_key, before, product("0950600013459")),
+        ),
+    ] {
+        let code = ledger.reject_one(event).await;
+        assert_eq!(code, "key_not_valid_at_time", "{what}");
+    }
+
+    // Reads are signed with the current key only.
+    ledger
+        .get_signed("/v1/me/events", &m.key)
+        .await
+        .assert_error(401, "unknown_key");
+    let mine = ledger.get_signed("/v1/me/events", &new_key).await.ok();
+    assert_eq!(mine["events"].as_array().map(Vec::len), Some(2));
     ledger.stop().await;
 }

@@ -8,9 +8,6 @@
 
 #![allow(dead_code)] // Each test binary uses a different part of this module.
 
-use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
-
 use actix_web::dev::ServerHandle;
 use chrono::{Duration, NaiveDate, Utc};
 use diesel::prelude::*;
@@ -20,15 +17,17 @@ use pedigree_ledger::db::schema::{
     shipment_discrepancies, shipments, tree_nodes,
 };
 use pedigree_ledger::db::testing::TestDatabase;
-use pedigree_ledger::db::{DatabaseUrl, DbConnection};
+use pedigree_ledger::db::DbConnection;
 use pedigree_ledger::{Application, Settings};
 use pedigree_schema::checkpoint::{CosignatureSigner, CosignatureVerifier, SignedCheckpoint};
 use pedigree_schema::event::{
     canonical_item_order, DecommissionReason, Event, EventBody, EventSubmission, Item, ItemSetRef,
-    Role, ShipmentPurpose, Timestamp,
+    Role, ShipmentPurpose, SignedEvent, Timestamp,
 };
 use pedigree_schema::gs1::{check_digit, Expiry, Gln, Gs1Data, Gtin, Lot, PackId, Serial, Sscc};
+use pedigree_schema::itemset::ItemProof;
 use pedigree_schema::keys::{PublicKey, SecretKey};
+use pedigree_schema::merkle::{self, hex_hash};
 use pedigree_schema::note::{KeyName, NoteVerifier};
 use pedigree_schema::receipt::Receipt;
 use pedigree_schema::request_auth::SignedRequest;
@@ -198,15 +197,19 @@ impl Party {
         items: Vec<String>,
         body: impl FnOnce(ItemSetRef) -> EventBody,
     ) -> EventSubmission {
+        self.with_items_at(Timestamp::now(), items, body)
+    }
+
+    /// An event by this party at `time`, committing to `items` (sorted here).
+    pub fn with_items_at(
+        &self,
+        time: Timestamp,
+        items: Vec<String>,
+        body: impl FnOnce(ItemSetRef) -> EventBody,
+    ) -> EventSubmission {
         let items = canonical_item_order(items);
         let set = ItemSetRef::commit(&items);
-        signed_submission(
-            &self.gln,
-            &self.key,
-            Timestamp::now(),
-            body(set),
-            Some(items),
-        )
+        signed_submission(&self.gln, &self.key, time, body(set), Some(items))
     }
 
     /// This party as a witness: the cosignature key is its event key and the
@@ -389,6 +392,11 @@ impl Network {
     /// Genesis: governance registers itself (with the configured governance
     /// key), then every other party.
     pub fn genesis(&self) -> Vec<EventSubmission> {
+        self.genesis_at(Timestamp::now())
+    }
+
+    /// Genesis dated `time`: every key is valid from then on.
+    pub fn genesis_at(&self, time: Timestamp) -> Vec<EventSubmission> {
         [
             &self.governance,
             &self.manufacturer,
@@ -397,7 +405,7 @@ impl Network {
             &self.outsider,
         ]
         .into_iter()
-        .map(|party| self.governance.event(party.registration()))
+        .map(|party| self.governance.event_at(time, party.registration()))
         .collect()
     }
 }
@@ -483,6 +491,8 @@ pub struct Ledger {
 impl Ledger {
     /// Builds and starts a ledger; `verifier` is the log key it must sign with.
     pub fn start(settings: Settings, verifier: NoteVerifier) -> Self {
+        // The ledger's logs go to the test's captured output, shown on failure.
+        let _ = tracing_subscriber::fmt().with_test_writer().try_init();
         let app = Application::build(settings).expect("the ledger starts");
         let base = format!("http://127.0.0.1:{}", app.port());
         let handle = app.handle();
@@ -724,14 +734,73 @@ pub fn url_encode(text: &str) -> String {
         .collect()
 }
 
+/// Checks a provenance answer end to end against the log key; returns the
+/// kinds of its entries and the item each item proof proves.
+pub fn verify_provenance(
+    answer: &Value,
+    ledger: &Ledger,
+    serial: &str,
+    batch: &Batch,
+) -> Vec<(String, Option<String>)> {
+    let checkpoint = SignedCheckpoint::parse_and_verify(
+        answer["checkpoint"].as_str().expect("a checkpoint"),
+        ledger.verifier(),
+    )
+    .expect("the provenance checkpoint verifies");
+    let tree = checkpoint.checkpoint();
+    assert_eq!(answer["tree_size"], tree.size());
+    assert_eq!(answer["status"]["serial"], serial);
+    let pack = batch.pack(serial);
+    let mut seen = Vec::new();
+    for entry in answer["entries"].as_array().expect("entries") {
+        let signed: SignedEvent =
+            serde_json::from_value(entry["entry"].clone()).expect("a signed event");
+        signed.verify_signature().expect("the entry's signature");
+        let index = entry["index"].as_u64().expect("an index");
+        let leaf = merkle::leaf_hash(&signed.entry_bytes().expect("entry bytes"));
+        let stored_leaf =
+            hex_hash::parse(entry["leaf_hash"].as_str().expect("a leaf hash")).expect("a hex hash");
+        assert_eq!(leaf, stored_leaf, "entry {index}");
+        let proof: Vec<merkle::Hash> = entry["inclusion_proof"]
+            .as_array()
+            .expect("an inclusion proof")
+            .iter()
+            .map(|h| hex_hash::parse(h.as_str().expect("hex")).expect("a hash"))
+            .collect();
+        merkle::verify_inclusion(&leaf, index, tree.size(), &proof, tree.root())
+            .unwrap_or_else(|e| panic!("entry {index} inclusion: {e}"));
+        let proven_item = match signed.event.body.item_set() {
+            Some((_, set)) => {
+                let item_proof = &entry["item_proof"];
+                let item = item_proof["item"]
+                    .as_str()
+                    .expect("a proven item")
+                    .to_string();
+                let proof: ItemProof =
+                    serde_json::from_value(item_proof["proof"].clone()).expect("an item proof");
+                proof
+                    .verify(&set.root, &[item.as_str()])
+                    .unwrap_or_else(|e| panic!("entry {index} item proof: {e}"));
+                assert!(
+                    item == serial || item == pack_item(&pack) || item.starts_with("(00)"),
+                    "entry {index} proves {item}"
+                );
+                Some(item)
+            }
+            None => {
+                assert!(entry.get("item_proof").is_none(), "entry {index}");
+                None
+            }
+        };
+        seen.push((signed.event.body.kind().to_string(), proven_item));
+    }
+    seen
+}
+
 // ---------------------------------------------------------------- the database
 
 pub fn connect(db: &TestDatabase) -> DbConnection {
     DbConnection::open(db.url()).expect("a direct connection to the test database")
-}
-
-pub fn connect_url(url: &DatabaseUrl) -> DbConnection {
-    DbConnection::open(url).expect("a direct connection to the test database")
 }
 
 /// Every stored row of the log and the derived state, as text, in key order:
@@ -870,33 +939,4 @@ pub fn pack_row(conn: &mut DbConnection, pack: &PackId) -> PackRow {
     pedigree_ledger::custody::load_pack(conn, pack)
         .expect("load pack")
         .unwrap_or_else(|| panic!("pack {pack:?} is not stored"))
-}
-
-// ---------------------------------------------------------------- files
-
-/// A fresh directory under the system temporary directory, removed on drop.
-pub struct TempDir(PathBuf);
-
-impl TempDir {
-    pub fn new() -> Self {
-        static COUNTER: AtomicU64 = AtomicU64::new(0);
-        let path = std::env::temp_dir().join(format!(
-            "pedigree-ledger-test-{}-{}-{}",
-            std::process::id(),
-            COUNTER.fetch_add(1, Ordering::Relaxed),
-            Utc::now().timestamp_nanos_opt().unwrap_or_default()
-        ));
-        std::fs::create_dir_all(&path).expect("create a temporary directory");
-        Self(path)
-    }
-
-    pub fn path(&self) -> &Path {
-        &self.0
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
 }
