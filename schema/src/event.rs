@@ -545,11 +545,16 @@ impl Event {
             EventBody::RevokeKey { reason, .. }
             | EventBody::Recall { reason, .. }
             | EventBody::LiftRecall { reason, .. } => check_text("reason", reason),
-            EventBody::Ship { shipment, .. } | EventBody::Receive { shipment, .. } => {
+            // A receipt may be empty: nothing of the shipment arrived, and
+            // every shipped item is recorded as missing.
+            EventBody::Receive { shipment, .. } => check_shipment_id(shipment),
+            EventBody::Ship {
+                shipment,
+                contents: set,
+                ..
+            } => {
                 check_shipment_id(shipment)?;
-                self.body
-                    .item_set()
-                    .map_or(Ok(()), |(_, set)| check_nonempty(set))
+                check_nonempty(set)
             }
             EventBody::Commission { serials: set, .. }
             | EventBody::Aggregate { contents: set, .. } => check_nonempty(set),

@@ -131,6 +131,26 @@ fn identity() -> LogIdentity {
     }
 }
 
+/// A fresh SQLite ledger holding the genesis events; keep the database
+/// value alive as long as the appender.
+fn ledger_with_genesis(p: &Parties, start: chrono::DateTime<Utc>) -> (TestDatabase, Appender) {
+    let db = TestDatabase::sqlite();
+    let database = db.open().expect("open");
+    pedigree_ledger::db::run_pending_migrations(
+        &mut database.dedicated_connection().expect("conn"),
+    )
+    .expect("migrate");
+    let mut appender = Appender::open(
+        database.dedicated_connection().expect("conn"),
+        identity(),
+        p.governance.1.public_key(),
+        chrono::Duration::hours(72),
+    )
+    .expect("open");
+    append_all(&mut appender, genesis(p, start), 100);
+    (db, appender)
+}
+
 fn append_all(appender: &mut Appender, events: Vec<EventSubmission>, batch: usize) -> Duration {
     let started = Instant::now();
     let mut events = events.into_iter().peekable();
@@ -150,21 +170,9 @@ fn report(name: &str, setting: &str, value: String) {
 }
 
 fn bench_library_append(count: usize) {
-    let db = TestDatabase::sqlite();
-    let database = db.open().expect("open");
-    pedigree_ledger::db::run_pending_migrations(
-        &mut database.dedicated_connection().expect("conn"),
-    )
-    .expect("migrate");
     let p = parties();
     let start = Utc::now() - chrono::Duration::minutes(5);
-    let mut appender = Appender::open(
-        database.dedicated_connection().expect("conn"),
-        identity(),
-        p.governance.1.public_key(),
-    )
-    .expect("open");
-    append_all(&mut appender, genesis(&p, start), 100);
+    let (_db, mut appender) = ledger_with_genesis(&p, start);
     let events = verifications(&p, count, start);
     let elapsed = append_all(&mut appender, events, 5_000);
     report(
@@ -175,21 +183,9 @@ fn bench_library_append(count: usize) {
 }
 
 fn bench_commission(serials: usize) {
-    let db = TestDatabase::sqlite();
-    let database = db.open().expect("open");
-    pedigree_ledger::db::run_pending_migrations(
-        &mut database.dedicated_connection().expect("conn"),
-    )
-    .expect("migrate");
     let p = parties();
     let start = Utc::now() - chrono::Duration::minutes(5);
-    let mut appender = Appender::open(
-        database.dedicated_connection().expect("conn"),
-        identity(),
-        p.governance.1.public_key(),
-    )
-    .expect("open");
-    append_all(&mut appender, genesis(&p, start), 100);
+    let (_db, mut appender) = ledger_with_genesis(&p, start);
     let items = canonical_item_order((0..serials).map(|i| format!("C{i:012}")).collect());
     let body = EventBody::Commission {
         gtin: Gtin::parse("09506000134352").expect("gtin"),

@@ -106,7 +106,7 @@ pub fn audit(
     crate::db::run_pending_migrations(&mut scratch)?;
     let ctx = RuleContext {
         governance_key,
-        now: None,
+        clock: None,
     };
     let entries = replay(live, &mut scratch, &ctx, &checkpoints, &mut findings)?;
     compare_state(live, &mut scratch, &mut findings)?;

@@ -53,9 +53,18 @@ pub mod status {
 pub struct RuleContext {
     /// The governance (regulator) key named by the genesis configuration.
     pub governance_key: PublicKey,
-    /// "Now", for refusing events dated in the future. `None` when
-    /// replaying (audit): the time check was made at append time.
-    pub now: Option<Timestamp>,
+    /// The ledger's clock at append time. `None` when replaying (audit):
+    /// the time checks were made when the event was appended.
+    pub clock: Option<Clock>,
+}
+
+/// The ledger's clock and the window of event times it accepts around it.
+#[derive(Clone, Copy, Debug)]
+pub struct Clock {
+    pub now: Timestamp,
+    /// How far behind `now` an event may be dated (late receipts are normal;
+    /// backdating past this would dodge the time-based rules).
+    pub max_event_age: Duration,
 }
 
 /// Why [`apply`] did not apply an event.
@@ -84,13 +93,23 @@ pub fn apply(
     ctx: &RuleContext,
 ) -> Result<Vec<String>> {
     let event = &signed.event;
-    if let Some(now) = ctx.now {
+    if let Some(Clock { now, max_event_age }) = ctx.clock {
         if event.time.as_datetime() > now.as_datetime() + MAX_CLOCK_SKEW {
             return reject(
                 RejectCode::TimeInFuture,
                 format!(
                     "event time {} is more than 5 minutes after the ledger's clock ({now})",
                     event.time
+                ),
+            );
+        }
+        if event.time.as_datetime() < now.as_datetime() - max_event_age {
+            return reject(
+                RejectCode::TimeTooOld,
+                format!(
+                    "event time {} is more than {} hours before the ledger's clock ({now})",
+                    event.time,
+                    max_event_age.num_hours()
                 ),
             );
         }

@@ -113,6 +113,7 @@ impl Application {
             database.dedicated_connection()?,
             identity,
             settings.governance_key,
+            settings.max_event_age,
         )?;
         let (writer, writer_thread) = LogWriter::spawn(appender, settings.max_group_events)?;
         let state = Arc::new(AppState {
@@ -166,8 +167,9 @@ impl Application {
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         self.server.await?;
         // The server (and with it every writer handle) is gone: the writer
-        // drains what it has and stops.
-        let _ = self.writer_thread.join();
+        // drains what it has and stops. Joining blocks, so not on this task.
+        let writer = self.writer_thread;
+        let _ = tokio::task::spawn_blocking(move || writer.join()).await;
         Ok(())
     }
 }

@@ -24,7 +24,7 @@ use pedigree_schema::merkle::{self, inclusion_plan, Frontier, Hash, NodeId};
 use pedigree_schema::note::{NoteSigner, NoteVerifier};
 use pedigree_schema::receipt::Receipt;
 
-use crate::custody::{self, ApplyError, RuleContext};
+use crate::custody::{self, ApplyError, Clock, RuleContext};
 use crate::db::schema::{checkpoints, event_items, log_entries};
 use crate::db::DbConnection;
 use crate::rejection::{RejectCode, Rejection};
@@ -148,6 +148,7 @@ pub struct Appender {
     latest: Option<SignedCheckpoint>,
     log: LogIdentity,
     governance_key: PublicKey,
+    max_event_age: chrono::Duration,
 }
 
 /// The stored form of a checkpoint.
@@ -177,6 +178,7 @@ impl Appender {
         mut conn: DbConnection,
         log: LogIdentity,
         governance_key: PublicKey,
+        max_event_age: chrono::Duration,
     ) -> Result<Self, LogError> {
         let latest = match latest_checkpoint_note(&mut conn)? {
             Some(note) => Some(SignedCheckpoint::parse_and_verify(&note, &log.verifier())?),
@@ -203,6 +205,7 @@ impl Appender {
             latest,
             log,
             governance_key,
+            max_event_age,
         })
     }
 
@@ -221,7 +224,10 @@ impl Appender {
     ) -> Result<Vec<Result<Receipt, Rejection>>, LogError> {
         let ctx = RuleContext {
             governance_key: self.governance_key,
-            now: Some(Timestamp::now()),
+            clock: Some(Clock {
+                now: Timestamp::now(),
+                max_event_age: self.max_event_age,
+            }),
         };
         let mut frontier = self.frontier.clone();
         let log = &self.log;

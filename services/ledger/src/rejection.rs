@@ -25,6 +25,10 @@ pub enum RejectCode {
     RoleNotAllowed,
     /// The event is dated too far in the future.
     TimeInFuture,
+    /// The event is dated further back than the ledger accepts (time-based
+    /// rules — expiry, the reactivation window, revocation — would otherwise
+    /// be dodged by backdating).
+    TimeTooOld,
     // -- registry
     PartyAlreadyRegistered,
     /// The event must come from governance (the genesis key).

@@ -32,6 +32,10 @@ pub struct Settings {
     /// `PEDIGREE_LEDGER_REQUEST_WINDOW_SECS`: how far a signed request's time
     /// may be from the ledger's clock, default 300.
     pub request_window_secs: i64,
+    /// `PEDIGREE_LEDGER_MAX_EVENT_AGE_HOURS`: how far behind the ledger's
+    /// clock an event may be dated, default 72 (late receipts pass; backdating
+    /// around expiry, recalls or revocations does not).
+    pub max_event_age: chrono::Duration,
 }
 
 /// A setting that could not be read.
@@ -71,6 +75,7 @@ impl Settings {
             max_body_bytes: 64 << 20,
             max_group_events: 20_000,
             request_window_secs: 300,
+            max_event_age: chrono::Duration::hours(72),
         }
     }
 
@@ -107,6 +112,10 @@ impl Settings {
                 "PEDIGREE_LEDGER_REQUEST_WINDOW_SECS",
                 defaults.request_window_secs,
             )?,
+            max_event_age: chrono::Duration::hours(parsed(
+                "PEDIGREE_LEDGER_MAX_EVENT_AGE_HOURS",
+                defaults.max_event_age.num_hours(),
+            )?),
             ..defaults
         })
     }

@@ -39,6 +39,7 @@ fn all_codes() -> Vec<RejectCode> {
         KeyRevoked,
         RoleNotAllowed,
         TimeInFuture,
+        TimeTooOld,
         PartyAlreadyRegistered,
         GovernanceOnly,
         ProductUnknown,
@@ -75,6 +76,7 @@ fn all_codes() -> Vec<RejectCode> {
             | KeyRevoked
             | RoleNotAllowed
             | TimeInFuture
+            | TimeTooOld
             | PartyAlreadyRegistered
             | GovernanceOnly
             | ProductUnknown
@@ -255,6 +257,11 @@ fn refused_events(w: &World) -> Vec<(RejectCode, &'static str, EventSubmission)>
             TimeInFuture,
             "dated an hour ahead",
             m.event_at((now + Duration::hours(1)).into(), product("X")),
+        ),
+        (
+            TimeTooOld,
+            "dated 31 days back, past the ledger's bound",
+            m.event_at((now - Duration::days(31)).into(), product("X")),
         ),
         (
             PartyAlreadyRegistered,

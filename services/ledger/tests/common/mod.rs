@@ -386,6 +386,9 @@ impl Network {
         settings.database_url = db.url().as_str().to_string();
         settings.origin = ORIGIN.into();
         settings.pool_size = 3;
+        // Some scenarios backdate events by up to 11 days (the reactivation
+        // window); the bound itself is tested with a 31-day-old event.
+        settings.max_event_age = chrono::Duration::days(30);
         settings
     }
 
