@@ -630,6 +630,31 @@ impl SignedEvent {
         Ok(to_canonical_bytes(self)?)
     }
 
+    /// Every encoding the log needs, with the event canonicalised once:
+    /// the entry is assembled around the event's canonical bytes (keys
+    /// `event` < `signature` < `signer` in order; base64 needs no escaping),
+    /// which equals [`SignedEvent::entry_bytes`] (tested).
+    pub fn encode(&self) -> Result<EncodedEvent, EventError> {
+        let event = self.event.canonical_bytes()?;
+        let mut entry = Vec::with_capacity(event.len() + 200);
+        entry.extend_from_slice(b"{\"event\":");
+        entry.extend_from_slice(&event);
+        entry.extend_from_slice(
+            format!(
+                ",\"signature\":\"{}\",\"signer\":\"{}\"}}",
+                self.signature, self.signer
+            )
+            .as_bytes(),
+        );
+        let mut signing_message = SIGNING_DOMAIN.to_vec();
+        signing_message.extend_from_slice(&event);
+        Ok(EncodedEvent {
+            id: EventId(Sha256::digest(&event).into()),
+            signing_message,
+            entry,
+        })
+    }
+
     /// Decodes a log entry, refusing bytes that are not exactly canonical
     /// (so one event has exactly one entry encoding).
     pub fn from_entry_bytes(bytes: &[u8]) -> Result<Self, EntryError> {
@@ -644,6 +669,14 @@ impl SignedEvent {
         }
         Ok(signed)
     }
+}
+
+/// A signed event's id, signed message and log entry, computed together.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct EncodedEvent {
+    pub id: EventId,
+    pub signing_message: Vec<u8>,
+    pub entry: Vec<u8>,
 }
 
 /// Why bytes are not a valid log entry.

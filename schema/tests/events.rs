@@ -1554,3 +1554,24 @@ fn proof_documents_refuse_unknown_fields() {
     };
     assert_unknown_fields_refused::<InclusionProof>(&serde_json::to_value(&inclusion).unwrap(), "");
 }
+
+#[test]
+fn encode_agrees_with_the_separate_encodings_for_every_kind() {
+    for sample in samples() {
+        let signed = signed(&sample);
+        let encoded = signed.encode().unwrap();
+        assert_eq!(
+            encoded.entry,
+            signed.entry_bytes().unwrap(),
+            "{}",
+            sample.name
+        );
+        assert_eq!(encoded.id, signed.id().unwrap(), "{}", sample.name);
+        assert_eq!(
+            encoded.signing_message,
+            signed.event.signing_message().unwrap(),
+            "{}",
+            sample.name
+        );
+    }
+}

@@ -19,7 +19,7 @@ use std::collections::HashMap;
 use diesel::prelude::*;
 use pedigree_schema::checkpoint::{Checkpoint, SignedCheckpoint};
 use pedigree_schema::event::{EventId, EventSubmission, ItemList, SignedEvent, Timestamp};
-use pedigree_schema::keys::{verify_batch_strict, PublicKey};
+use pedigree_schema::keys::{verify_batch_strict, PublicKey, Signature};
 use pedigree_schema::merkle::{self, inclusion_plan, Frontier, Hash, NodeId};
 use pedigree_schema::note::{NoteSigner, NoteVerifier};
 use pedigree_schema::receipt::Receipt;
@@ -76,69 +76,80 @@ pub struct Prepared {
     pub items: Option<(Vec<String>, ItemList)>,
 }
 
-/// Checks submissions independently of the log's state, verifying the
-/// signatures in batches spread over the available cores.
+/// Checks submissions independently of the log's state — syntax, item
+/// lists against their roots, canonical encodings, strict signatures — on
+/// every core, in order-preserving chunks.
 pub fn prepare(submissions: Vec<EventSubmission>) -> Vec<Result<Prepared, Rejection>> {
-    let mut results: Vec<Result<Prepared, Rejection>> =
-        submissions.into_iter().map(prepare_one).collect();
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
-    let chunk = results.len().div_ceil(threads).max(64);
+    let chunk = submissions.len().div_ceil(threads).max(64);
+    let mut chunks: Vec<Vec<EventSubmission>> = Vec::new();
+    let mut rest = submissions.into_iter().peekable();
+    while rest.peek().is_some() {
+        chunks.push(rest.by_ref().take(chunk).collect());
+    }
     std::thread::scope(|scope| {
-        for part in results.chunks_mut(chunk) {
-            scope.spawn(move || verify_signatures(part));
-        }
-    });
-    results
+        let workers: Vec<_> = chunks
+            .into_iter()
+            .map(|part| scope.spawn(move || prepare_chunk(part)))
+            .collect();
+        workers
+            .into_iter()
+            .flat_map(|worker| {
+                worker
+                    .join()
+                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+            })
+            .collect()
+    })
 }
 
 fn malformed(error: impl std::fmt::Display) -> Rejection {
     Rejection::new(RejectCode::MalformedEvent, error.to_string())
 }
 
-fn prepare_one(submission: EventSubmission) -> Result<Prepared, Rejection> {
+/// A prepared event with the message its signature must cover.
+type Checked = (Prepared, Vec<u8>);
+
+fn prepare_one(submission: EventSubmission) -> Result<Checked, Rejection> {
     let signed = &submission.signed;
     signed.event.validate().map_err(malformed)?;
     let list = submission.checked_items().map_err(malformed)?;
-    let entry = signed.entry_bytes().map_err(malformed)?;
-    let id = signed.id().map_err(malformed)?;
-    Ok(Prepared {
-        leaf_hash: merkle::leaf_hash(&entry),
-        id,
-        entry,
-        items: submission.items.zip(list),
-        signed: submission.signed,
-    })
+    let encoded = signed.encode().map_err(malformed)?;
+    Ok((
+        Prepared {
+            leaf_hash: merkle::leaf_hash(&encoded.entry),
+            id: encoded.id,
+            entry: encoded.entry,
+            items: submission.items.zip(list),
+            signed: submission.signed,
+        },
+        encoded.signing_message,
+    ))
 }
 
-fn verify_signatures(part: &mut [Result<Prepared, Rejection>]) {
-    let messages: Vec<(usize, Vec<u8>)> = part
+/// Prepares a chunk and verifies its signatures in one batch.
+fn prepare_chunk(part: Vec<EventSubmission>) -> Vec<Result<Prepared, Rejection>> {
+    let checked: Vec<Result<Checked, Rejection>> = part.into_iter().map(prepare_one).collect();
+    let batch: Vec<(&[u8], Signature, PublicKey)> = checked
         .iter()
-        .enumerate()
-        .filter_map(|(i, p)| {
-            let p = p.as_ref().ok()?;
-            Some((i, p.signed.event.signing_message().ok()?))
+        .flatten()
+        .map(|(p, message)| (message.as_slice(), p.signed.signature, p.signed.signer))
+        .collect();
+    let mut verdicts = verify_batch_strict(&batch).into_iter();
+    checked
+        .into_iter()
+        .map(|result| {
+            let (prepared, _) = result?;
+            if verdicts.next().unwrap_or(false) {
+                Ok(prepared)
+            } else {
+                Err(Rejection::new(
+                    RejectCode::BadSignature,
+                    "the Ed25519 signature does not verify (strict) for the event and signer key",
+                ))
+            }
         })
-        .collect();
-    let items: Vec<(&[u8], _, PublicKey)> = messages
-        .iter()
-        .filter_map(|(i, message)| {
-            let p = part[*i].as_ref().ok()?;
-            Some((message.as_slice(), p.signed.signature, p.signed.signer))
-        })
-        .collect();
-    let verdicts = verify_batch_strict(&items);
-    let bad: Vec<usize> = messages
-        .iter()
-        .zip(verdicts)
-        .filter(|(_, ok)| !ok)
-        .map(|((i, _), _)| *i)
-        .collect();
-    for i in bad {
-        part[i] = Err(Rejection::new(
-            RejectCode::BadSignature,
-            "the Ed25519 signature does not verify (strict) for the event and signer key",
-        ));
-    }
+        .collect()
 }
 
 /// The single writer of the log.
