@@ -15,6 +15,7 @@
 //! | `GET /v1/packs/{gtin}/{serial}` | anyone | verification status (`?lot=&expiry=`) |
 //! | `GET /v1/scan?code=` | anyone | the same from a scanned payload |
 //! | `GET /v1/packs/{gtin}/{serial}/provenance` | chain parties, regulators | custody chain with proofs |
+//! | `GET /v1/scan/provenance?code=` | chain parties, regulators | the same from a scanned payload |
 //! | `GET /v1/batches/{gtin}/{lot}` | owner, regulators | where a batch's packs are |
 //! | `GET /v1/entries/{index}/items` | parties to it, regulators | an entry's item list |
 //! | `GET /v1/me/events` | the caller | its own events (`?after=&limit=`) |
@@ -127,6 +128,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             web::get().to(provenance),
         )
         .route("/v1/scan", web::get().to(scan))
+        .route("/v1/scan/provenance", web::get().to(scan_provenance))
         .route("/v1/batches/{gtin}/{lot}", web::get().to(batch))
         .route("/v1/entries/{index}/items", web::get().to(entry_items))
         .route("/v1/me/events", web::get().to(own_events));
@@ -510,19 +512,38 @@ struct ScanQuery {
 }
 
 /// Verifies a scanned payload (GS1 element string or Digital Link URI).
+/// The pack a scanned payload names, with the lot and expiry printed on it.
+fn scanned_pack(code: &str) -> Result<(PackId, Option<Lot>, Option<Expiry>), ApiError> {
+    let unreadable =
+        |e: pedigree_schema::gs1::Gs1Error| ApiError::bad_request("unreadable_code", e.to_string());
+    let data = Gs1Data::parse_any(code).map_err(unreadable)?;
+    let pack = data.pack_id().map_err(unreadable)?;
+    Ok((pack, data.lot(), data.expiry()))
+}
+
 async fn scan(state: State, query: Query<ScanQuery>) -> Result<HttpResponse, ApiError> {
-    let data = Gs1Data::parse_any(&query.code)
-        .map_err(|e| ApiError::bad_request("unreadable_code", e.to_string()))?;
-    let pack = data
-        .pack_id()
-        .map_err(|e| ApiError::bad_request("unreadable_code", e.to_string()))?;
-    let (lot, expiry) = (data.lot(), data.expiry());
+    let (pack, lot, expiry) = scanned_pack(&query.code)?;
     let today = chrono::Utc::now().date_naive();
     let status = with_conn(&state, move |conn| {
         queries::pack_status(conn, &pack, lot.as_ref(), expiry.as_ref(), today)
     })
     .await?;
     Ok(HttpResponse::Ok().json(status))
+}
+
+/// Provenance of the pack a scanned payload names.
+async fn scan_provenance(
+    state: State,
+    request: HttpRequest,
+    query: Query<ScanQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let (pack, _, _) = scanned_pack(&query.code)?;
+    let today = chrono::Utc::now().date_naive();
+    let answer = as_caller(&state, &request, move |conn, caller| {
+        queries::provenance(conn, caller, &pack, today)
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(answer))
 }
 
 async fn provenance(

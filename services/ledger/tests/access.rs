@@ -111,6 +111,19 @@ async fn provenance_is_for_the_chain_and_regulators_with_proofs(db: TestDatabase
         assert_eq!(answer["status"]["status"], "active");
     }
 
+    // The same chain, asked for by a scanned code (a GS1 Digital Link).
+    let scanned = format!(
+        "/v1/scan/provenance?code=https://id.gs1.org/01/{}/21/P1",
+        chain.batch.gtin
+    );
+    ledger
+        .get(&scanned)
+        .await
+        .assert_error(401, "authentication_required");
+    let answer = ledger.get_signed(&scanned, &net.pharmacy.key).await.ok();
+    let seen = verify_provenance(&answer, &ledger, "P1", &chain.batch);
+    assert_eq!(seen, expected, "by scanned code");
+
     // P3 moved inside a case: the movements prove the case.
     let case = case_item(&chain.case);
     let answer = ledger

@@ -10,9 +10,9 @@ use diesel::pg::Pg;
 use diesel::sql_types::Text;
 use diesel::sqlite::Sqlite;
 use diesel::{ExpressionMethods, QueryDsl, QueryableByName, RunQueryDsl};
-use pedigree_ledger::db::migrations::{revert_all, POSTGRES_MIGRATIONS, SQLITE_MIGRATIONS};
 use pedigree_ledger::db::schema::*;
 use pedigree_ledger::db::testing::TestDatabase;
+use pedigree_ledger::db::MIGRATIONS;
 use pedigree_ledger::db::{
     run_pending_migrations, Backend, ConfigError, Database, DatabaseSettings, DatabaseUrl,
     DbConnection, DbError, SqlitePragmas,
@@ -94,12 +94,12 @@ fn open_migrated(db: &TestDatabase) -> Database {
 
 #[test]
 fn both_backends_embed_the_same_migrations() {
-    let sqlite: Vec<String> = MigrationSource::<Sqlite>::migrations(&SQLITE_MIGRATIONS)
+    let sqlite: Vec<String> = MigrationSource::<Sqlite>::migrations(&(MIGRATIONS.sqlite)())
         .expect("read SQLite migrations")
         .iter()
         .map(|m| m.name().to_string())
         .collect();
-    let postgres: Vec<String> = MigrationSource::<Pg>::migrations(&POSTGRES_MIGRATIONS)
+    let postgres: Vec<String> = MigrationSource::<Pg>::migrations(&(MIGRATIONS.postgres)())
         .expect("read PostgreSQL migrations")
         .iter()
         .map(|m| m.name().to_string())
@@ -131,7 +131,7 @@ fn migrations_apply_revert_and_reapply_on_every_backend() {
         let again = run_pending_migrations(&mut conn).expect("re-run migrations");
         assert!(again.is_empty(), "{backend}: nothing left to apply");
 
-        let reverted = revert_all(&mut conn).expect("revert migrations");
+        let reverted = MIGRATIONS.revert_all(&mut conn).expect("revert migrations");
         assert_eq!(reverted, ["20261126000002", "20261126000001"], "{backend}");
         assert!(
             schema_objects(&mut conn).is_empty(),

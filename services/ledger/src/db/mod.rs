@@ -1,24 +1,21 @@
-//! Storage for the ledger through diesel, with one code path for SQLite (the embedded
-//! default: a file) and PostgreSQL (chosen by a `postgres://` or `postgresql://` URL).
-//!
-//! - [`Database`] owns the connection pool; [`Database::dedicated_connection`] gives the
-//!   single writer a connection of its own.
-//! - [`schema`] holds the `table!` definitions; [`migrations`] the embedded SQL that creates
-//!   them, one directory per backend with matching migration names.
-//! - [`DbError`] is the one error type callers map to HTTP statuses.
+//! The ledger's database: its tables ([`schema`]) and migrations
+//! (`migrations/ledger/`), over the shared plumbing of `pedigree-store`.
 
-mod connection;
-mod error;
-pub mod migrations;
 pub mod schema;
-#[cfg(any(test, feature = "testing"))]
-pub mod testing;
-mod url;
 
-pub use connection::{
-    Database, DatabaseSettings, DbConnection, DbConnectionManager, DbPool, DbPooledConnection,
-    MultiBackend, SqlitePragmas, SQLITE_PRAGMAS,
+use diesel_migrations::{embed_migrations, EmbeddedMigrations};
+pub use pedigree_store::*;
+
+const SQLITE: EmbeddedMigrations = embed_migrations!("../../migrations/ledger/sqlite");
+const POSTGRES: EmbeddedMigrations = embed_migrations!("../../migrations/ledger/postgres");
+
+/// The ledger's migrations, `migrations/ledger/{sqlite,postgres}`.
+pub const MIGRATIONS: MigrationSet = MigrationSet {
+    sqlite: || SQLITE,
+    postgres: || POSTGRES,
 };
-pub use error::{ConfigError, DbError};
-pub use migrations::run_pending_migrations;
-pub use url::{Backend, DatabaseUrl};
+
+/// Applies the ledger's pending migrations.
+pub fn run_pending_migrations(conn: &mut DbConnection) -> Result<Vec<String>, DbError> {
+    MIGRATIONS.run_pending(conn)
+}

@@ -3,7 +3,7 @@
 use std::fmt;
 use std::str::FromStr;
 
-use crate::db::error::ConfigError;
+use crate::error::ConfigError;
 
 /// The database engine behind a [`DatabaseUrl`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

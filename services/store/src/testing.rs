@@ -10,9 +10,9 @@ use diesel::connection::SimpleConnection;
 use diesel::sql_types::Text;
 use diesel::{Connection, PgConnection, RunQueryDsl};
 
-use crate::db::connection::{Database, DatabaseSettings};
-use crate::db::error::DbError;
-use crate::db::url::{Backend, DatabaseUrl};
+use crate::connection::{Database, DatabaseSettings};
+use crate::error::DbError;
+use crate::url::{Backend, DatabaseUrl};
 
 /// Environment variable with the URL of a PostgreSQL server the tests may create databases
 /// on, e.g. `postgres://postgres@127.0.0.1:5432`. Its database (if any) is only used to

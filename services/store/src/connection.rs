@@ -8,10 +8,10 @@ use diesel::r2d2::R2D2Connection;
 use diesel::sql_types::{BigInt, Text};
 use diesel::{Connection, PgConnection, QueryableByName, RunQueryDsl, SqliteConnection};
 
-use crate::db::error::{ConfigError, DbError};
-use crate::db::url::{Backend, DatabaseUrl};
+use crate::error::{ConfigError, DbError};
+use crate::url::{Backend, DatabaseUrl};
 
-/// A connection to either backend. Queries built from [`crate::db::schema`] run on both.
+/// A connection to either backend. Queries written with diesel's DSL against a service's `table!`s run on both.
 ///
 /// Open it with [`DbConnection::open`], not `Connection::establish`: the derived `establish`
 /// tries each backend in turn, hides why the right one failed, and skips the SQLite pragmas.
@@ -238,7 +238,7 @@ pub struct Database {
 
 impl Database {
     /// Opens the pool described by `settings`. Migrations are not run here; see
-    /// [`crate::db::run_pending_migrations`].
+    /// [`crate::MigrationSet::run_pending`].
     pub fn open(settings: DatabaseSettings) -> Result<Self, DbError> {
         // Connect once directly first: a wrong URL or password then fails at once with the
         // driver's own message, where the pool would retry until its timeout. For SQLite this

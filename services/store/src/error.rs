@@ -2,7 +2,7 @@
 
 use diesel::result::{ConnectionError, DatabaseErrorKind, Error as DieselError};
 
-use crate::db::url::Backend;
+use crate::url::Backend;
 
 /// Invalid database settings, found before any connection is made.
 #[derive(Debug, thiserror::Error)]

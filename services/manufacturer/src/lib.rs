@@ -1,0 +1,1 @@
+//! Pedigree's manufacturer service.

@@ -1,0 +1,1 @@
+//! What every Pedigree trading-partner service shares.
