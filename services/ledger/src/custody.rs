@@ -475,6 +475,19 @@ fn packs_in_cases(conn: &mut DbConnection, case_ids: &[String]) -> QueryResult<V
     Ok(found)
 }
 
+/// The packs and the cases among `items`.
+fn split_items(items: &[Item]) -> (Vec<&PackId>, Vec<&str>) {
+    let mut packs = Vec::new();
+    let mut cases = Vec::new();
+    for item in items {
+        match item {
+            Item::Pack(pack) => packs.push(pack),
+            Item::Case(sscc) => cases.push(sscc.as_str()),
+        }
+    }
+    (packs, cases)
+}
+
 /// The state change of one event, with what it needs to know.
 struct Effect<'c> {
     conn: &'c mut DbConnection,
@@ -779,20 +792,7 @@ impl Effect<'_> {
     /// Loads `items`, checking they exist, are the actor's, are not moving,
     /// not decommissioned, and not packed inside another case.
     fn load_loose_items(&mut self, items: &[Item]) -> Result<Consignment> {
-        let pack_ids: Vec<&PackId> = items
-            .iter()
-            .filter_map(|i| match i {
-                Item::Pack(p) => Some(p),
-                Item::Case(_) => None,
-            })
-            .collect();
-        let case_ids: Vec<&str> = items
-            .iter()
-            .filter_map(|i| match i {
-                Item::Case(c) => Some(c.as_str()),
-                Item::Pack(_) => None,
-            })
-            .collect();
+        let (pack_ids, case_ids) = split_items(items);
         let mut packs_found = load_packs(self.conn, &pack_ids)?;
         let mut cases_found = load_cases(self.conn, &case_ids)?;
         let mut consignment = Consignment {
@@ -1172,20 +1172,7 @@ impl Effect<'_> {
         sender: &str,
         id: &str,
     ) -> Result<Consignment> {
-        let pack_ids: Vec<&PackId> = items
-            .iter()
-            .filter_map(|i| match i {
-                Item::Pack(p) => Some(p),
-                Item::Case(_) => None,
-            })
-            .collect();
-        let case_ids: Vec<&str> = items
-            .iter()
-            .filter_map(|i| match i {
-                Item::Case(c) => Some(c.as_str()),
-                Item::Pack(_) => None,
-            })
-            .collect();
+        let (pack_ids, case_ids) = split_items(items);
         let in_shipment = |s: &Option<String>, i: &Option<String>| {
             s.as_deref() == Some(sender) && i.as_deref() == Some(id)
         };

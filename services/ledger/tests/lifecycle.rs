@@ -13,7 +13,10 @@ use pedigree_ledger::db::testing::TestDatabase;
 use pedigree_schema::event::{DecommissionReason, ShipmentPurpose};
 use pedigree_schema::gs1::Symbology;
 
-both_backends!(custody_lifecycle_of_packs_and_cases);
+both_backends!(
+    custody_lifecycle_of_packs_and_cases,
+    a_receipt_of_nothing_records_every_item_missing,
+);
 
 async fn custody_lifecycle_of_packs_and_cases(db: TestDatabase) {
     let net = Network::new();
@@ -259,4 +262,40 @@ async fn custody_lifecycle_of_packs_and_cases(db: TestDatabase) {
 
     drop(conn);
     ledger.stop().await;
+}
+
+async fn a_receipt_of_nothing_records_every_item_missing(db: TestDatabase) {
+    let net = Network::new();
+    let ledger = Ledger::for_network(&net, &db);
+    let (m, d) = (&net.manufacturer, &net.distributor);
+    let batch = Batch::fresh(&gtin("0950600013435"), "LOT-E1");
+    genesis_with_batch(&ledger, &net, &batch).await;
+    ledger.accept_one(m.commission(&batch, &["E1", "E2"])).await;
+    let items: Vec<String> = ["E1", "E2"]
+        .iter()
+        .map(|s| pack_item(&batch.pack(s)))
+        .collect();
+    ledger
+        .accept_one(m.ship("SHIP-E", &d.gln, ShipmentPurpose::Sale, &items))
+        .await;
+
+    ledger.accept_one(d.receive("SHIP-E", &m.gln, &[])).await;
+
+    let mut conn = connect(&db);
+    let mut missing: Vec<(String, String)> = shipment_discrepancies::table
+        .select((shipment_discrepancies::item, shipment_discrepancies::kind))
+        .load(&mut conn)
+        .expect("load discrepancies");
+    missing.sort();
+    let expected: Vec<(String, String)> = items
+        .iter()
+        .map(|i| (i.clone(), "missing".to_string()))
+        .collect();
+    assert_eq!(missing, expected);
+    for serial in ["E1", "E2"] {
+        assert_eq!(
+            ledger.status(&batch.pack(serial)).await["status"],
+            "in_transit"
+        );
+    }
 }
