@@ -9,6 +9,8 @@ use std::process::ExitCode;
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 use pedigree_ledger::{audit, Application, Settings};
+use pedigree_party::{create_operator_token, Party, PartyApp, PartyConfig};
+use pedigree_schema::event::Role;
 use pedigree_schema::keys::{PublicKey, SecretKey};
 use pedigree_schema::note::{KeyName, NoteSigner, NoteVerifier};
 
@@ -29,6 +31,12 @@ enum Command {
     Up(demo::UpArgs),
     /// Run the ledger (configured by PEDIGREE_* environment variables; see README).
     Ledger,
+    /// Run a manufacturer's service (config file and PEDIGREE_PARTY_* variables).
+    Manufacturer(PartyArgs),
+    /// Run a distributor's (wholesaler's) service.
+    Distributor(PartyArgs),
+    /// Run a pharmacy's service.
+    Pharmacy(PartyArgs),
     /// Make a new Ed25519 key file (mode 0600) and print its public key.
     Keygen {
         /// Where to write the secret key; an existing file is never overwritten.
@@ -60,6 +68,17 @@ enum Command {
     },
 }
 
+/// How a party service is started.
+#[derive(clap::Args)]
+struct PartyArgs {
+    /// The TOML config file (fields and PEDIGREE_PARTY_* overrides: see README).
+    #[arg(long, env = "PEDIGREE_PARTY_CONFIG")]
+    config: Option<PathBuf>,
+    /// Create an operator token with this name, print it once, and exit.
+    #[arg(long, value_name = "NAME")]
+    create_token: Option<String>,
+}
+
 fn main() -> ExitCode {
     tracing_subscriber::fmt()
         .with_env_filter(
@@ -84,6 +103,13 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let settings = Settings::from_env()?;
             serve(settings)
         }
+        Command::Manufacturer(args) => {
+            run_party(Role::Manufacturer, args, pedigree_manufacturer::routes)
+        }
+        Command::Distributor(args) => {
+            run_party(Role::Distributor, args, pedigree_distributor::routes)
+        }
+        Command::Pharmacy(args) => run_party(Role::Pharmacy, args, pedigree_pharmacy::routes),
         Command::Keygen { out, name } => keygen(&out, name.as_deref()),
         Command::Migrate { database_url } => {
             pedigree_ledger::open_database(&database_url, 1)?;
@@ -105,6 +131,36 @@ fn serve(settings: Settings) -> anyhow::Result<ExitCode> {
     runtime.block_on(async {
         let app = Application::build(settings)?;
         eprintln!("ledger listening on port {}", app.port());
+        app.run_until_stopped().await?;
+        Ok(ExitCode::SUCCESS)
+    })
+}
+
+/// Runs one party service until Ctrl-C, or creates an operator token.
+fn run_party(
+    role: Role,
+    args: PartyArgs,
+    routes: fn(&mut actix_web::web::ServiceConfig),
+) -> anyhow::Result<ExitCode> {
+    let config = PartyConfig::load(args.config.as_deref())?;
+    if config.role != role {
+        anyhow::bail!(
+            "the config is for a {}, not a {}",
+            config.role.as_str(),
+            role.as_str()
+        );
+    }
+    if let Some(name) = args.create_token {
+        let party = Party::open(config)?;
+        let token = create_operator_token(party.db(), &name)?;
+        // Printed once, here, and stored only as a hash.
+        println!("{token}");
+        return Ok(ExitCode::SUCCESS);
+    }
+    let runtime = tokio::runtime::Runtime::new()?;
+    runtime.block_on(async {
+        let app = PartyApp::build(config, routes)?;
+        eprintln!("{} service listening on port {}", role.as_str(), app.port());
         app.run_until_stopped().await?;
         Ok(ExitCode::SUCCESS)
     })

@@ -1,1 +1,74 @@
-//! Pedigree's distributor service.
+//! Pedigree's distributor service: the role routes a wholesaler's party
+//! service adds to the common ones (`pedigree_party::PartyApp`).
+//!
+//! | route | what |
+//! |---|---|
+//! | `POST /v1/receipts` | `{shipment_id, from, scanned}` → `receive` of what arrived |
+//! | `GET /v1/shipments/incoming` | open shipments to this party, from the public log ([`incoming`]) |
+//! | `POST /v1/shipments` | `{shipment_id, to, scanned}` → `ship` (a sale) of whole cases and loose packs |
+//! | `POST /v1/cases/{sscc}/open` | `disaggregate`: the case's contents become loose, to split it |
+//! | `POST /v1/returns/accept` | `{shipment_id, from, scanned}` → every returned pack verified, then `receive` |
+//!
+//! Every route needs an operator token (`pedigree_party::Operator`).
+//! Operations answer `202 Accepted` with their outbox items (see
+//! [`handlers`]). [`scan`] and [`handlers`] are shared with the pharmacy
+//! service.
+
+pub mod handlers;
+pub mod incoming;
+pub mod scan;
+
+use actix_web::web::{self, Data};
+use actix_web::HttpResponse;
+use pedigree_party::Party;
+
+use crate::handlers::{submit, OperatorJson, ReceiptRequest, ServiceError};
+use crate::incoming::Follower;
+use crate::scan::{scan_pack, Refusal, ScanError};
+
+/// The distributor's routes.
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    // One follower per worker: see `incoming` for why and what it costs.
+    cfg.app_data(Data::new(Follower::default()))
+        .route("/v1/receipts", web::post().to(handlers::receive))
+        .route("/v1/shipments/incoming", web::get().to(incoming::list))
+        .route("/v1/shipments", web::post().to(handlers::ship))
+        .route("/v1/cases/{sscc}/open", web::post().to(handlers::open_case))
+        .route("/v1/returns/accept", web::post().to(accept_return));
+}
+
+/// `POST /v1/returns/accept`: a saleable return arrives as a shipment with
+/// purpose `return`. Before it is received, every returned pack is verified
+/// with the ledger (DSCSA §582(c)(4)(D)): it must be known and not
+/// decommissioned, recalled or expired, and its code must match its batch.
+/// One refused pack refuses the acceptance (409 with the ledger's alert
+/// code), and nothing is stored; the goods can still be received as they
+/// are with `POST /v1/receipts`, which records the ledger's view.
+async fn accept_return(
+    party: Data<Party>,
+    OperatorJson(_, body): OperatorJson<ReceiptRequest>,
+) -> Result<HttpResponse, ServiceError> {
+    if body.scanned.is_empty() {
+        return Err(ScanError::NothingScanned.into());
+    }
+    for (index, code) in body.scanned.iter().enumerate() {
+        scan_pack(code).map_err(|source| ScanError::InList {
+            index,
+            source: Box::new(source),
+        })?;
+    }
+    let operation = body.operation()?;
+    for (index, code) in body.scanned.iter().enumerate() {
+        let verified = handlers::verify(&party, code).await?;
+        if let Some(refusal) = verified.verdict.return_refusal() {
+            return Err(ServiceError::Refused(Refusal {
+                code: refusal.code,
+                message: format!(
+                    "scanned code {index} (pack {}): {}",
+                    verified.pack, refusal.message
+                ),
+            }));
+        }
+    }
+    submit(&party, vec![operation]).await
+}

@@ -143,6 +143,7 @@ impl PartyApp {
                 .app_data(web::PayloadConfig::new(MAX_BODY_BYTES))
                 .configure(http::routes)
                 .configure(role_routes)
+                .wrap(actix_web::middleware::from_fn(operator::require_operator))
                 .default_service(web::to(not_found))
         })
         .listen(listener)?

@@ -8,9 +8,12 @@
 use std::future::Future;
 use std::pin::Pin;
 
-use actix_web::dev::Payload;
+use actix_web::body::{BoxBody, MessageBody};
+use actix_web::dev::{Payload, ServiceRequest, ServiceResponse};
 use actix_web::http::header::AUTHORIZATION;
+use actix_web::middleware::Next;
 use actix_web::web::{self, Data};
+use actix_web::HttpMessage;
 use actix_web::{FromRequest, HttpRequest};
 use diesel::prelude::*;
 use rand::RngCore;
@@ -108,11 +111,51 @@ fn bearer_token(request: &HttpRequest) -> Result<String, PartyError> {
         })
 }
 
+/// Middleware: authenticates every `/v1/*` request before any handler runs,
+/// so a bad token is always a 401 — never a 400 about a body that a
+/// concurrently running extractor read first — and a refused request reads
+/// no body at all. The operator is left in the request's extensions.
+pub async fn require_operator(
+    request: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
+    if !request.path().starts_with("/v1/") {
+        return Ok(next.call(request).await?.map_into_boxed_body());
+    }
+    match Operator::authenticate_request(request.request()).await {
+        Ok(operator) => {
+            request.extensions_mut().insert(operator);
+            Ok(next.call(request).await?.map_into_boxed_body())
+        }
+        Err(error) => Ok(request.error_response(error).map_into_boxed_body()),
+    }
+}
+
+impl Operator {
+    fn authenticate_request(
+        request: &HttpRequest,
+    ) -> impl Future<Output = Result<Self, PartyError>> {
+        let party = request.app_data::<Data<Party>>().cloned();
+        let token = bearer_token(request);
+        async move {
+            let token = token?;
+            let party = party.ok_or_else(|| {
+                PartyError::Internal("operator authentication needs web::Data<Party>".into())
+            })?;
+            web::block(move || authenticate(party.db(), &token)).await?
+        }
+    }
+}
+
 impl FromRequest for Operator {
     type Error = PartyError;
     type Future = Pin<Box<dyn Future<Output = Result<Self, PartyError>>>>;
 
     fn from_request(request: &HttpRequest, _: &mut Payload) -> Self::Future {
+        // Under `require_operator` (every `/v1/*` route) the work is done.
+        if let Some(operator) = request.extensions().get::<Operator>().cloned() {
+            return Box::pin(async move { Ok(operator) });
+        }
         let party = request.app_data::<Data<Party>>().cloned();
         let token = bearer_token(request);
         Box::pin(async move {
