@@ -1,34 +1,39 @@
-//! `pedigree up`: the network on one machine, on SQLite, with demo data, so
-//! a newcomer sees Pedigree working in a minute.
+//! `pedigree up`: the whole network on one machine — the ledger and one
+//! service of each role, in one process, on 127.0.0.1, with SQLite files in
+//! the data directory — and a demo supply chain seeded once, through the
+//! services' own HTTP APIs, exactly as their operators would.
 //!
-//! Keys live in the data directory (0600 files, made on first run); the
-//! demo trading partners submit real signed events over real HTTP, exactly
-//! as their own services would.
+//! Keys are 0600 files made on first run; the parties are registered by the
+//! demo governance key; operator tokens are 0600 files too. A second start
+//! reuses everything.
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
 
 use anyhow::{bail, Context};
-use chrono::{Duration, Utc};
+use chrono::Utc;
 use pedigree_ledger::{Application, Settings};
-use pedigree_schema::event::{
-    canonical_item_order, DecommissionReason, Event, EventBody, EventSubmission, GeoPoint, Item,
-    ItemSetRef, Role, ShipmentPurpose, Timestamp,
-};
-use pedigree_schema::gs1::{
-    ai::check_digit, Expiry, Gln, Gs1Data, Gtin, Lot, PackId, Serial, Sscc,
-};
+use pedigree_manufacturer::{pack_label_png, Encoding, PackLabel};
+use pedigree_party::{create_operator_token, PartyApp, PartyConfig};
+use pedigree_schema::event::{Event, EventBody, EventSubmission, GeoPoint, Role, Timestamp};
+use pedigree_schema::gs1::{ai::check_digit, Expiry, Gln, Gtin, Lot, PackId, Serial};
 use pedigree_schema::keys::SecretKey;
+use pedigree_schema::note::NoteVerifier;
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
 
 #[derive(clap::Args)]
 pub struct UpArgs {
-    /// Where keys and databases are kept.
+    /// Where keys, tokens, databases and labels are kept.
     #[arg(long, env = "PEDIGREE_DATA_DIR", default_value = "pedigree-data")]
     data_dir: PathBuf,
-    /// The ledger's port on 127.0.0.1.
-    #[arg(long, env = "PEDIGREE_LEDGER_PORT", default_value_t = 7700)]
+    /// The ledger's port on 127.0.0.1; the manufacturer, distributor and
+    /// pharmacy take the next three (0: any free ports).
+    #[arg(long, env = "PEDIGREE_BASE_PORT", default_value_t = 7700)]
     port: u16,
-    /// Do not load demo data into an empty log.
+    /// Do not seed the demo supply chain.
     #[arg(long)]
     no_demo: bool,
 }
@@ -43,14 +48,41 @@ impl Default for UpArgs {
     }
 }
 
-/// A demo trading partner: its GLN, key, role, name and place.
-struct Party {
-    gln: Gln,
-    key: SecretKey,
-    role: Role,
+/// One trading partner of the demo.
+struct Member {
+    file: &'static str,
     name: &'static str,
+    role: Role,
+    gln: Gln,
+    key: Arc<SecretKey>,
     location: GeoPoint,
 }
+
+/// A running party service: its base URL and operator token.
+struct Service {
+    base: String,
+    token: String,
+}
+
+/// What the seeding produced, kept so a second start prints the same tries.
+#[derive(Serialize, Deserialize)]
+struct DemoFacts {
+    gtin: String,
+    lot: String,
+    expiry: String,
+    recalled_lot: String,
+    recalled_expiry: String,
+    genuine: String,
+    dispensed: String,
+    recalled: String,
+    made_up: String,
+}
+
+const DEMO_GTIN: &str = "09506000134352";
+const DEMO_LOT: &str = "LOT-2026A";
+const RECALLED_LOT: &str = "LOT-2025R";
+const PACKS: usize = 1_000;
+const PACKS_PER_CASE: usize = 100;
 
 /// Reads a key file, or makes it on first run.
 fn key_in(dir: &Path, name: &str) -> anyhow::Result<SecretKey> {
@@ -61,349 +93,533 @@ fn key_in(dir: &Path, name: &str) -> anyhow::Result<SecretKey> {
     Ok(SecretKey::read_file(&path)?)
 }
 
-/// A GLN from its first 12 digits, with the check digit computed.
-fn gln(body: &str) -> anyhow::Result<Gln> {
-    let check = check_digit(body).context("GLN body must be digits")?;
-    Ok(Gln::parse(&format!("{body}{check}"))?)
+/// A GLN, SSCC or other GS1 key from its body, with the check digit added.
+fn with_check_digit(body: &str) -> anyhow::Result<String> {
+    let check = check_digit(body).context("GS1 key body must be digits")?;
+    Ok(format!("{body}{check}"))
 }
 
-fn demo_parties(dir: &Path) -> anyhow::Result<Vec<Party>> {
+fn members(dir: &Path) -> anyhow::Result<Vec<Member>> {
     let specs = [
         (
             "governance",
-            "541234500000",
-            Role::Regulator,
             "Medicines Agency (governance)",
+            Role::Regulator,
+            "541234500000",
             (50.8503, 4.3517),
         ),
         (
             "acme-pharma",
-            "541234500001",
-            Role::Manufacturer,
             "Acme Pharma",
+            Role::Manufacturer,
+            "541234500001",
             (51.2194, 4.4025),
         ),
         (
             "medilog",
-            "541234500002",
-            Role::Distributor,
             "MediLog Wholesale",
+            Role::Distributor,
+            "541234500002",
             (50.6326, 5.5797),
         ),
         (
             "city-pharmacy",
-            "541234500003",
-            Role::Pharmacy,
             "City Pharmacy",
+            Role::Pharmacy,
+            "541234500003",
             (50.8467, 4.3525),
         ),
     ];
     specs
         .into_iter()
-        .map(|(file, body, role, name, (lat, lon))| {
-            Ok(Party {
-                gln: gln(body)?,
-                key: key_in(dir, file)?,
-                role,
+        .map(|(file, name, role, body, (lat, lon))| {
+            Ok(Member {
+                file,
                 name,
+                role,
+                gln: Gln::parse(&with_check_digit(body)?)?,
+                key: Arc::new(key_in(dir, file)?),
                 location: GeoPoint::from_degrees(lat, lon),
             })
         })
         .collect()
 }
 
+/// The port after `base` by `offset`, or 0 (any free port) when base is 0.
+fn port(base: u16, offset: u16) -> u16 {
+    if base == 0 {
+        0
+    } else {
+        base + offset
+    }
+}
+
 pub fn up(args: UpArgs) -> anyhow::Result<ExitCode> {
     std::fs::create_dir_all(&args.data_dir)
         .with_context(|| format!("creating {}", args.data_dir.display()))?;
-    let parties = demo_parties(&args.data_dir)?;
-    let mut settings = Settings::new(key_in(&args.data_dir, "log")?, parties[0].key.public_key());
+    #[cfg(unix)]
+    {
+        // Keys, tokens and databases live here: owner only.
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&args.data_dir, std::fs::Permissions::from_mode(0o700))?;
+    }
+    let dir = args.data_dir.clone();
+    let members = members(&dir)?;
+    let mut settings = Settings::new(key_in(&dir, "log")?, members[0].key.public_key());
     settings.listen = ([127, 0, 0, 1], args.port).into();
-    settings.database_url = args.data_dir.join("ledger.sqlite").display().to_string();
+    settings.database_url = dir.join("ledger.sqlite").display().to_string();
     let runtime = tokio::runtime::Runtime::new()?;
     runtime.block_on(async move {
-        let app = Application::build(settings)?;
-        let base = format!("http://127.0.0.1:{}", app.port());
-        let server = tokio::spawn(app.run_until_stopped());
+        let ledger = Application::build(settings)?;
+        let ledger_url = format!("http://127.0.0.1:{}", ledger.port());
+        let ledger_handle = ledger.handle();
+        let mut running = vec![tokio::spawn(ledger.run_until_stopped())];
         let client = reqwest::Client::new();
-        let info: serde_json::Value = client
-            .get(format!("{base}/v1/log"))
+        let info: Value = client
+            .get(format!("{ledger_url}/v1/log"))
             .send()
             .await?
             .json()
             .await?;
-        if info["tree_size"].as_u64() == Some(0) && !args.no_demo {
-            let seeded = seed(&client, &base, &parties).await?;
-            println!("Loaded {seeded} demo events.");
+        let log_key = info["verifier_key"]
+            .as_str()
+            .context("the ledger did not say its key")?
+            .to_string();
+        if info["tree_size"].as_u64() == Some(0) {
+            register_parties(&client, &ledger_url, &members).await?;
         }
-        print_welcome(&base, &client).await?;
-        tokio::select! {
-            result = server => { result??; }
-            _ = tokio::signal::ctrl_c() => { println!("stopping"); }
+        let log_verifier = NoteVerifier::parse(&log_key)?;
+        let mut services = Vec::new();
+        let mut handles = vec![ledger_handle];
+        for (offset, member) in (1u16..).zip(&members[1..]) {
+            let config = PartyConfig {
+                role: member.role,
+                gln: member.gln.clone(),
+                key: member.key.clone(),
+                listen: ([127, 0, 0, 1], port(args.port, offset)).into(),
+                database_url: dir
+                    .join(format!("{}.sqlite", member.file))
+                    .display()
+                    .to_string(),
+                pool_size: 4,
+                ledger_url: ledger_url.clone(),
+                log_verifier: log_verifier.clone(),
+                witness_interval: Duration::from_secs(2),
+                retry_max: Duration::from_secs(10),
+            };
+            let routes = match member.role {
+                Role::Manufacturer => pedigree_manufacturer::routes,
+                Role::Distributor => pedigree_distributor::routes,
+                _ => pedigree_pharmacy::routes,
+            };
+            let app = PartyApp::build(config, routes)?;
+            let token = operator_token(&dir, member.file, &app)?;
+            services.push(Service {
+                base: format!("http://127.0.0.1:{}", app.port()),
+                token,
+            });
+            handles.push(app.handle());
+            running.push(tokio::spawn(app.run_until_stopped()));
+        }
+        let facts_path = dir.join("demo.json");
+        let facts = match std::fs::read(&facts_path) {
+            Ok(bytes) => Some(serde_json::from_slice::<DemoFacts>(&bytes)?),
+            Err(_) if args.no_demo => None,
+            Err(_) => {
+                let facts = seed(&client, &members, &services).await?;
+                write_labels(&dir, &facts)?;
+                std::fs::write(&facts_path, serde_json::to_vec_pretty(&facts)?)?;
+                Some(facts)
+            }
+        };
+        print_welcome(
+            &dir,
+            &ledger_url,
+            &log_key,
+            &members,
+            &services,
+            facts.as_ref(),
+        );
+        tokio::signal::ctrl_c().await?;
+        println!("stopping");
+        for handle in handles {
+            handle.stop(true).await;
+        }
+        for task in running {
+            task.await??;
         }
         Ok(ExitCode::SUCCESS)
     })
 }
 
-/// The demo product, batches and serials.
-pub const DEMO_GTIN: &str = "09506000134352";
-pub const DEMO_LOT: &str = "LOT-2026A";
-const RECALLED_LOT: &str = "LOT-2025R";
-
-fn serials(prefix: &str, range: std::ops::RangeInclusive<u32>) -> Vec<String> {
-    range.map(|i| format!("{prefix}{i:04}")).collect()
+/// The service's operator token from its 0600 file, made on first run.
+fn operator_token(dir: &Path, file: &str, app: &PartyApp) -> anyhow::Result<String> {
+    let path = dir.join(format!("{file}.token"));
+    if let Ok(token) = std::fs::read_to_string(&path) {
+        return Ok(token.trim().to_string());
+    }
+    let token = create_operator_token(app.party().db(), "demo operator")?;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    use std::io::Write;
+    options
+        .open(&path)?
+        .write_all(format!("{token}\n").as_bytes())?;
+    Ok(token)
 }
 
-fn pack_items(gtin: &Gtin, serials: &[String]) -> anyhow::Result<Vec<String>> {
-    serials
+/// Governance registers itself and the three trading partners.
+async fn register_parties(
+    client: &reqwest::Client,
+    ledger: &str,
+    members: &[Member],
+) -> anyhow::Result<()> {
+    let governance = &members[0];
+    let start = Utc::now() - chrono::Duration::minutes(1);
+    let events: Vec<EventSubmission> = members
         .iter()
-        .map(|s| Ok(Item::Pack(PackId::new(gtin.clone(), Serial::parse(s)?)).to_string()))
-        .collect()
-}
-
-/// Builds the demo's events in order, with times one minute apart ending now.
-struct Script<'p> {
-    parties: &'p [Party],
-    events: Vec<(EventSubmission, String)>,
-}
-
-impl Script<'_> {
-    fn add(
-        &mut self,
-        who: usize,
-        body: EventBody,
-        items: Option<Vec<String>>,
-        what: &str,
-    ) -> anyhow::Result<()> {
-        let party = &self.parties[who];
-        // Placeholder time; `finish` spaces the events out before signing.
-        let event = Event::new(party.gln.clone(), Timestamp::now(), body);
-        let signed = event.sign(&party.key)?;
-        self.events
-            .push((EventSubmission::new(signed, items), what.to_string()));
-        Ok(())
-    }
-
-    /// Re-dates and re-signs the events one minute apart, ending now.
-    fn finish(self) -> anyhow::Result<Vec<(EventSubmission, String)>> {
-        let count = self.events.len() as i64;
-        let start = Utc::now() - Duration::minutes(count);
-        self.events
-            .into_iter()
-            .enumerate()
-            .map(|(i, (submission, what))| {
-                let mut event = submission.signed.event;
-                event.time = Timestamp::from(start + Duration::minutes(i as i64));
-                let signer = self
-                    .parties
-                    .iter()
-                    .find(|p| p.gln == event.actor)
-                    .context("demo event by an unknown party")?;
-                Ok((
-                    EventSubmission::new(event.sign(&signer.key)?, submission.items),
-                    what,
-                ))
-            })
-            .collect()
-    }
-}
-
-/// Sorts items and commits to them.
-fn with_items(items: Vec<String>) -> (ItemSetRef, Vec<String>) {
-    let items = canonical_item_order(items);
-    (ItemSetRef::commit(&items), items)
-}
-
-async fn seed(client: &reqwest::Client, base: &str, parties: &[Party]) -> anyhow::Result<usize> {
-    let gtin = Gtin::parse(DEMO_GTIN)?;
-    let lot = Lot::parse(DEMO_LOT)?;
-    let recalled = Lot::parse(RECALLED_LOT)?;
-    let [gov, maker, wholesaler, pharmacy] = [0, 1, 2, 3];
-    let mut script = Script {
-        parties,
-        events: Vec::new(),
-    };
-    for party in parties {
-        let body = EventBody::RegisterParty {
-            party: party.gln.clone(),
-            name: party.name.to_string(),
-            role: party.role,
-            key: party.key.public_key(),
-            location: Some(party.location),
-        };
-        script.add(gov, body, None, &format!("register {}", party.name))?;
-    }
-    let register_product = EventBody::RegisterProduct {
-        gtin: gtin.clone(),
-        name: "Amoxicillin 500 mg capsules, 20".into(),
-    };
-    script.add(maker, register_product, None, "register product")?;
-    let today = Utc::now().date_naive();
-    for (batch, expiry) in [
-        (&lot, today + Duration::days(700)),
-        (&recalled, today + Duration::days(400)),
-    ] {
-        let body = EventBody::RegisterBatch {
-            gtin: gtin.clone(),
-            lot: batch.clone(),
-            expiry: Expiry::from_date(expiry),
-            manufactured: today - Duration::days(30),
-        };
-        script.add(maker, body, None, &format!("register batch {batch}"))?;
-    }
-    let good = serials("SN", 1..=120);
-    let (set, items) = with_items(good.clone());
-    let commission = EventBody::Commission {
-        gtin: gtin.clone(),
-        lot: lot.clone(),
-        serials: set,
-    };
-    script.add(maker, commission, Some(items), "commission 120 packs")?;
-    let (set, items) = with_items(serials("RC", 1..=10));
-    let commission = EventBody::Commission {
-        gtin: gtin.clone(),
-        lot: recalled.clone(),
-        serials: set,
-    };
-    script.add(
-        maker,
-        commission,
-        Some(items),
-        "commission 10 packs of the batch to be recalled",
-    )?;
-    let case = Sscc::parse(&format!(
-        "{}{}",
-        "35412345000000001",
-        check_digit("35412345000000001").unwrap_or('0')
-    ))?;
-    let (set, items) = with_items(pack_items(&gtin, &good[..100])?);
-    script.add(
-        maker,
-        EventBody::Aggregate {
-            case: case.clone(),
-            contents: set,
-        },
-        Some(items),
-        "pack 100 into a case",
-    )?;
-    let (set, items) = with_items(vec![Item::Case(case.clone()).to_string()]);
-    let ship = EventBody::Ship {
-        shipment: "ACME-2026-0001".into(),
-        to: parties[wholesaler].gln.clone(),
-        purpose: ShipmentPurpose::Sale,
-        contents: set,
-    };
-    script.add(
-        maker,
-        ship,
-        Some(items.clone()),
-        "ship the case to the wholesaler",
-    )?;
-    let receive = EventBody::Receive {
-        shipment: "ACME-2026-0001".into(),
-        from: parties[maker].gln.clone(),
-        received: set,
-    };
-    script.add(wholesaler, receive, Some(items), "wholesaler receives")?;
-    script.add(
-        wholesaler,
-        EventBody::Disaggregate { case },
-        None,
-        "open the case",
-    )?;
-    let (set, items) = with_items(pack_items(&gtin, &good[..20])?);
-    let ship = EventBody::Ship {
-        shipment: "MEDILOG-7781".into(),
-        to: parties[pharmacy].gln.clone(),
-        purpose: ShipmentPurpose::Sale,
-        contents: set,
-    };
-    script.add(
-        wholesaler,
-        ship,
-        Some(items.clone()),
-        "ship 20 packs to the pharmacy",
-    )?;
-    let receive = EventBody::Receive {
-        shipment: "MEDILOG-7781".into(),
-        from: parties[wholesaler].gln.clone(),
-        received: set,
-    };
-    script.add(pharmacy, receive, Some(items), "pharmacy receives")?;
-    for serial in &good[..5] {
-        let pack = PackId::new(gtin.clone(), Serial::parse(serial)?);
-        let body = EventBody::Decommission {
-            pack,
-            reason: DecommissionReason::Dispensed,
-        };
-        script.add(pharmacy, body, None, &format!("dispense {serial}"))?;
-    }
-    let recall = EventBody::Recall {
-        gtin: gtin.clone(),
-        lot: recalled,
-        reason: "Out-of-specification dissolution results".into(),
-    };
-    script.add(maker, recall, None, "recall batch LOT-2025R")?;
-    let events = script.finish()?;
-    let count = events.len();
-    let (submissions, labels): (Vec<_>, Vec<_>) = events.into_iter().unzip();
-    let answer: serde_json::Value = client
-        .post(format!("{base}/v1/events"))
-        .json(&serde_json::json!({ "events": submissions }))
+        .enumerate()
+        .map(|(i, member)| {
+            let body = EventBody::RegisterParty {
+                party: member.gln.clone(),
+                name: member.name.to_string(),
+                role: member.role,
+                key: member.key.public_key(),
+                location: Some(member.location),
+            };
+            let time = Timestamp::from(start + chrono::Duration::seconds(i as i64));
+            let signed = Event::new(governance.gln.clone(), time, body).sign(&governance.key)?;
+            Ok(EventSubmission::new(signed, None))
+        })
+        .collect::<anyhow::Result<_>>()?;
+    let answer: Value = client
+        .post(format!("{ledger}/v1/events"))
+        .json(&json!({ "events": events }))
         .send()
         .await?
         .error_for_status()?
         .json()
         .await?;
-    let results = answer["results"]
-        .as_array()
-        .context("ledger answer without results")?;
-    for (result, label) in results.iter().zip(&labels) {
+    for result in answer["results"].as_array().context("no results")? {
         if result["status"] != "accepted" {
-            bail!("demo event '{label}' was refused: {result}");
+            bail!("registering the demo parties failed: {result}");
         }
     }
-    Ok(count)
+    Ok(())
 }
 
-async fn print_welcome(base: &str, client: &reqwest::Client) -> anyhow::Result<()> {
-    let info: serde_json::Value = client
-        .get(format!("{base}/v1/log"))
-        .send()
-        .await?
-        .json()
+/// Calls a party service's API as its operator; any non-2xx is an error.
+async fn call(
+    client: &reqwest::Client,
+    service: &Service,
+    path: &str,
+    body: Option<Value>,
+) -> anyhow::Result<Value> {
+    let url = format!("{}{path}", service.base);
+    let request = match body {
+        Some(body) => client.post(&url).json(&body),
+        None => client.get(&url),
+    };
+    let response = request.bearer_auth(&service.token).send().await?;
+    let status = response.status();
+    let answer: Value = response.json().await.unwrap_or(Value::Null);
+    if !status.is_success() {
+        bail!("{path} answered {status}: {answer}");
+    }
+    Ok(answer)
+}
+
+/// Waits until the service's outbox has delivered everything, and checks
+/// that nothing was refused.
+async fn delivered(client: &reqwest::Client, service: &Service) -> anyhow::Result<()> {
+    for _ in 0..600 {
+        let pending = call(client, service, "/v1/outbox?status=pending&limit=1", None).await?;
+        if pending["items"].as_array().is_some_and(Vec::is_empty) {
+            let rejected =
+                call(client, service, "/v1/outbox?status=rejected&limit=10", None).await?;
+            if let Some(first) = rejected["items"].as_array().and_then(|items| items.first()) {
+                bail!("the ledger refused a demo event: {first}");
+            }
+            return Ok(());
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    bail!("{}: the outbox did not empty within a minute", service.base)
+}
+
+fn pack_code(gtin: &str, serial: &str) -> String {
+    format!("(01){gtin}(21){serial}")
+}
+
+fn case_code(sscc: &str) -> String {
+    format!("(00){sscc}")
+}
+
+/// The demo supply chain: a batch of 1 000 packs in 10 cases, shipments
+/// down the chain, packs dispensed, a batch recalled, counterfeit attempts.
+async fn seed(
+    client: &reqwest::Client,
+    members: &[Member],
+    services: &[Service],
+) -> anyhow::Result<DemoFacts> {
+    let [maker, wholesaler, pharmacy] = [&services[0], &services[1], &services[2]];
+    let today = Utc::now().date_naive();
+    let expiry = Expiry::from_date(today + chrono::Duration::days(700));
+    let recalled_expiry = Expiry::from_date(today + chrono::Duration::days(400));
+    call(
+        client,
+        maker,
+        "/v1/products",
+        Some(json!({
+            "gtin": DEMO_GTIN, "name": "Amoxicillin 500 mg capsules", "strength": "500 mg",
+            "dosage_form": "capsule", "pack_size": 20
+        })),
+    )
+    .await?;
+    for (lot, expiry, count) in [
+        (DEMO_LOT, &expiry, PACKS),
+        (RECALLED_LOT, &recalled_expiry, 20),
+    ] {
+        call(
+            client,
+            maker,
+            "/v1/batches",
+            Some(json!({
+                "gtin": DEMO_GTIN, "lot": lot, "expiry": expiry.to_string(),
+                "manufactured": (today - chrono::Duration::days(30)).to_string(),
+                "serials": { "random": count }
+            })),
+        )
         .await?;
+    }
+    let serials = |page: Value| -> Vec<String> {
+        page["serials"]
+            .as_array()
+            .map(|s| {
+                s.iter()
+                    .filter_map(|v| v.as_str().map(str::to_owned))
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    let good = serials(
+        call(
+            client,
+            maker,
+            &format!("/v1/batches/{DEMO_GTIN}/{DEMO_LOT}/serials?limit={PACKS}"),
+            None,
+        )
+        .await?,
+    );
+    let recalled = serials(
+        call(
+            client,
+            maker,
+            &format!("/v1/batches/{DEMO_GTIN}/{RECALLED_LOT}/serials?limit=20"),
+            None,
+        )
+        .await?,
+    );
+    if good.len() != PACKS || recalled.is_empty() {
+        bail!(
+            "the manufacturer listed {} and {} serials",
+            good.len(),
+            recalled.len()
+        );
+    }
+    let cases: Vec<String> = (1..=PACKS / PACKS_PER_CASE)
+        .map(|i| with_check_digit(&format!("354123450000{i:05}")))
+        .collect::<anyhow::Result<_>>()?;
+    for (sscc, packs) in cases.iter().zip(good.chunks(PACKS_PER_CASE)) {
+        let items: Vec<String> = packs.iter().map(|s| pack_code(DEMO_GTIN, s)).collect();
+        call(
+            client,
+            maker,
+            "/v1/cases",
+            Some(json!({ "sscc": sscc, "items": items })),
+        )
+        .await?;
+    }
+    let (wholesaler_gln, pharmacy_gln) = (members[2].gln.to_string(), members[3].gln.to_string());
+    let to_wholesaler: Vec<String> = cases[..5].iter().map(|c| case_code(c)).collect();
+    call(
+        client,
+        maker,
+        "/v1/shipments",
+        Some(json!({
+            "shipment_id": "ACME-0001", "to": wholesaler_gln, "items": to_wholesaler
+        })),
+    )
+    .await?;
+    delivered(client, maker).await?;
+
+    call(
+        client,
+        wholesaler,
+        "/v1/receipts",
+        Some(json!({
+            "shipment_id": "ACME-0001", "from": members[1].gln.to_string(), "scanned": to_wholesaler
+        })),
+    )
+    .await?;
+    call(
+        client,
+        wholesaler,
+        &format!("/v1/cases/{}/open", cases[0]),
+        Some(json!({})),
+    )
+    .await?;
+    let loose: Vec<String> = good[..20].iter().map(|s| pack_code(DEMO_GTIN, s)).collect();
+    let mut to_pharmacy = loose.clone();
+    to_pharmacy.push(case_code(&cases[1]));
+    call(
+        client,
+        wholesaler,
+        "/v1/shipments",
+        Some(json!({
+            "shipment_id": "MEDILOG-7781", "to": pharmacy_gln, "scanned": to_pharmacy
+        })),
+    )
+    .await?;
+    delivered(client, wholesaler).await?;
+
+    call(
+        client,
+        pharmacy,
+        "/v1/receipts",
+        Some(json!({
+            "shipment_id": "MEDILOG-7781", "from": wholesaler_gln, "scanned": to_pharmacy
+        })),
+    )
+    .await?;
+    delivered(client, pharmacy).await?;
+    for code in &loose[..5] {
+        call(
+            client,
+            pharmacy,
+            "/v1/dispense",
+            Some(json!({ "code": code })),
+        )
+        .await?;
+    }
+    call(client, maker, "/v1/recalls", Some(json!({
+        "gtin": DEMO_GTIN, "lot": RECALLED_LOT, "reason": "Out-of-specification dissolution results"
+    }))).await?;
+    delivered(client, pharmacy).await?;
+    delivered(client, maker).await?;
+    // Counterfeit attempts at the counter: a made-up serial, and a copy of a
+    // pack that was already dispensed. The pharmacy's verification refuses
+    // both (the answers are shown by the commands printed below).
+    let made_up = "FAKE00000001".to_string();
+    for code in [pack_code(DEMO_GTIN, &made_up), loose[0].clone()] {
+        let answer = call(
+            client,
+            pharmacy,
+            "/v1/verify",
+            Some(json!({ "code": code })),
+        )
+        .await?;
+        if answer["ok_to_supply"] == true {
+            bail!("a counterfeit attempt was accepted: {answer}");
+        }
+    }
+    Ok(DemoFacts {
+        gtin: DEMO_GTIN.into(),
+        lot: DEMO_LOT.into(),
+        expiry: expiry.to_string(),
+        recalled_lot: RECALLED_LOT.into(),
+        recalled_expiry: recalled_expiry.to_string(),
+        genuine: good[10].clone(),
+        dispensed: good[0].clone(),
+        recalled: recalled[0].clone(),
+        made_up,
+    })
+}
+
+/// The QR labels to try the scanner on: `labels/<name>.png`.
+fn labels(facts: &DemoFacts) -> [(&'static str, &str, &str, &str); 5] {
+    [
+        ("genuine", &facts.genuine, &facts.lot, &facts.expiry),
+        ("dispensed", &facts.dispensed, &facts.lot, &facts.expiry),
+        ("cloned", &facts.dispensed, &facts.lot, &facts.expiry),
+        (
+            "recalled",
+            &facts.recalled,
+            &facts.recalled_lot,
+            &facts.recalled_expiry,
+        ),
+        ("made-up", &facts.made_up, &facts.lot, &facts.expiry),
+    ]
+}
+
+fn write_labels(dir: &Path, facts: &DemoFacts) -> anyhow::Result<()> {
+    let labels_dir = dir.join("labels");
+    std::fs::create_dir_all(&labels_dir)?;
+    for (name, serial, lot, expiry) in labels(facts) {
+        let label = PackLabel {
+            pack: PackId::new(Gtin::parse(&facts.gtin)?, Serial::parse(serial)?),
+            lot: Some(Lot::parse(lot)?),
+            expiry: Some(Expiry::parse(expiry)?),
+        };
+        std::fs::write(
+            labels_dir.join(format!("{name}.png")),
+            pack_label_png(&label, &Encoding::default())?,
+        )?;
+    }
+    Ok(())
+}
+
+fn print_welcome(
+    dir: &Path,
+    ledger: &str,
+    log_key: &str,
+    members: &[Member],
+    services: &[Service],
+    facts: Option<&DemoFacts>,
+) {
     println!();
     println!("Pedigree is running.");
-    println!("  ledger        {base}   (log size {})", info["tree_size"]);
-    println!(
-        "  log key       {}",
-        info["verifier_key"].as_str().unwrap_or_default()
-    );
-    println!("  checkpoint    {base}/checkpoint");
-    println!();
-    println!("Try it:");
-    let examples = [
-        ("SN0010", DEMO_LOT, "at the pharmacy, ok to dispense"),
-        ("SN0001", DEMO_LOT, "already dispensed"),
-        ("SN0110", DEMO_LOT, "at the manufacturer"),
-        ("RC0001", RECALLED_LOT, "recalled batch"),
-    ];
-    for (serial, lot, what) in examples {
-        println!("  {what:<34} curl '{base}/v1/packs/{DEMO_GTIN}/{serial}?lot={lot}'");
+    println!("  ledger        {ledger}");
+    for (member, service) in members[1..].iter().zip(services) {
+        println!(
+            "  {:<13} {}   ({}, GLN {}, operator token in {}/{}.token)",
+            member.role.as_str(),
+            service.base,
+            member.name,
+            member.gln,
+            dir.display(),
+            member.file
+        );
     }
-    let mut scanned = Gs1Data::new();
-    scanned.push("01", DEMO_GTIN)?;
-    scanned.push("10", DEMO_LOT)?;
-    scanned.push("21", "SN0010")?;
-    let link = scanned
-        .to_digital_link()?
-        .replace('?', "%3F")
-        .replace('&', "%26");
-    println!(
-        "  {:<34} curl '{base}/v1/scan?code={link}'",
-        "scan a GS1 Digital Link"
-    );
+    println!("  log key       {log_key}");
+    let Some(facts) = facts else {
+        println!();
+        println!("No demo data (--no-demo). Stop with Ctrl-C.");
+        return;
+    };
+    let pharmacy = &services[2].base;
+    let token = format!("$(cat {}/city-pharmacy.token)", dir.display());
     println!();
-    println!("Stop with Ctrl-C; data and keys are kept in the data directory.");
-    Ok(())
+    println!("Try it (QR labels are in {}/labels/):", dir.display());
+    for (name, serial, _, _) in labels(facts) {
+        let code = pack_code(&facts.gtin, serial);
+        println!(
+            "  {name:<10} curl -s -X POST {pharmacy}/v1/verify -H \"Authorization: Bearer {token}\" -H 'Content-Type: application/json' -d '{{\"code\":\"{code}\"}}'"
+        );
+    }
+    println!(
+        "  scan a label offline:  cargo run -q -p pedigree-scan -- parse --image {}/labels/genuine.png",
+        dir.display()
+    );
+    println!("  the log's checkpoint:  curl -s {ledger}/checkpoint");
+    println!();
+    println!(
+        "Stop with Ctrl-C; data, keys and tokens are kept in {}.",
+        dir.display()
+    );
 }

@@ -69,20 +69,36 @@ async fn get_json(url: &str) -> serde_json::Value {
 }
 
 #[tokio::test]
-async fn up_serves_the_demo_network_and_the_audit_passes() {
+async fn up_runs_the_whole_network_with_demo_data_and_the_audit_passes() {
     let dir = temp_dir("up");
     let (network, base, log_key) = start_network(&dir);
+    let facts: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.join("demo.json")).expect("demo facts"))
+            .expect("JSON");
+    let status = |serial: &serde_json::Value| {
+        format!(
+            "{base}/v1/packs/{}/{}",
+            facts["gtin"].as_str().unwrap_or(""),
+            serial.as_str().unwrap_or("")
+        )
+    };
 
-    let ok = get_json(&format!(
-        "{base}/v1/packs/09506000134352/SN0010?lot=LOT-2026A"
-    ))
-    .await;
-    assert_eq!(ok["ok_to_supply"], true, "{ok}");
-    let dispensed = get_json(&format!("{base}/v1/packs/09506000134352/SN0001")).await;
+    let genuine = get_json(&status(&facts["genuine"])).await;
+    assert_eq!(genuine["ok_to_supply"], true, "{genuine}");
+    let dispensed = get_json(&status(&facts["dispensed"])).await;
     assert_eq!(dispensed["ok_to_supply"], false);
     assert_eq!(dispensed["alerts"][0]["code"], "already_decommissioned");
-    let recalled = get_json(&format!("{base}/v1/packs/09506000134352/RC0001")).await;
+    let recalled = get_json(&status(&facts["recalled"])).await;
     assert_eq!(recalled["recalled"], true);
+    let made_up = get_json(&status(&facts["made_up"])).await;
+    assert_eq!(made_up["status"], "unknown");
+    for label in ["genuine", "dispensed", "cloned", "recalled", "made-up"] {
+        let png = dir.join("labels").join(format!("{label}.png"));
+        assert!(
+            std::fs::metadata(&png).is_ok_and(|m| m.len() > 0),
+            "{label}.png written"
+        );
+    }
     let checkpoint = reqwest::get(format!("{base}/checkpoint"))
         .await
         .expect("GET")
@@ -93,6 +109,17 @@ async fn up_serves_the_demo_network_and_the_audit_passes() {
         checkpoint.starts_with("pedigree.example/log\n"),
         "{checkpoint}"
     );
+    for token in ["acme-pharma.token", "medilog.token", "city-pharmacy.token"] {
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(dir.join(token))
+                .expect("token file")
+                .permissions()
+                .mode();
+            assert_eq!(mode & 0o777, 0o600, "{token}");
+        }
+    }
     drop(network);
 
     let governance = SecretKey::read_file(&dir.join("governance.key")).expect("governance key");
