@@ -14,17 +14,15 @@
 //! [`handlers`]). [`scan`] and [`handlers`] are shared with the pharmacy
 //! service.
 
-pub mod handlers;
 pub mod incoming;
-pub mod scan;
 
-use actix_web::web::{self, Data};
+use actix_web::web::{self, Data, Json};
 use actix_web::HttpResponse;
-use pedigree_party::Party;
+use pedigree_party::{Operator, Party};
 
-use crate::handlers::{submit, OperatorJson, ReceiptRequest, ServiceError};
 use crate::incoming::Follower;
-use crate::scan::{scan_pack, Refusal, ScanError};
+use pedigree_party::scan::{scan_pack, Refusal, ScanError};
+use pedigree_party::trade::{self as handlers, submit, ReceiptRequest, ServiceError};
 
 /// The distributor's routes.
 pub fn routes(cfg: &mut web::ServiceConfig) {
@@ -46,7 +44,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
 /// are with `POST /v1/receipts`, which records the ledger's view.
 async fn accept_return(
     party: Data<Party>,
-    OperatorJson(_, body): OperatorJson<ReceiptRequest>,
+    _: Operator,
+    Json(body): Json<ReceiptRequest>,
 ) -> Result<HttpResponse, ServiceError> {
     if body.scanned.is_empty() {
         return Err(ScanError::NothingScanned.into());

@@ -11,7 +11,9 @@ pub mod http;
 pub mod ledger;
 pub mod operator;
 pub mod outbox;
+pub mod scan;
 pub mod sender;
+pub mod trade;
 pub mod witness;
 
 use std::net::TcpListener;

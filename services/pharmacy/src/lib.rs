@@ -13,13 +13,13 @@
 //!
 //! Every route needs an operator token (`pedigree_party::Operator`).
 //! Operations answer `202 Accepted` with their outbox items; the shared
-//! request shapes and handlers are `pedigree_distributor::handlers`.
+//! request shapes and handlers are `pedigree_party::trade`.
 
-use actix_web::web::{self, Data};
+use actix_web::web::{self, Data, Json};
 use actix_web::HttpResponse;
-use pedigree_distributor::handlers::{self, submit, CodeRequest, OperatorJson, ServiceError};
-use pedigree_distributor::scan::scan_pack;
-use pedigree_party::{Operation, Party};
+use pedigree_party::scan::scan_pack;
+use pedigree_party::trade::{self as handlers, submit, CodeRequest, ServiceError};
+use pedigree_party::{Operation, Operator, Party};
 use pedigree_schema::event::{DecommissionReason, EventBody};
 use serde::Deserialize;
 
@@ -38,7 +38,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
 /// scanner shows it. Verifying stores nothing.
 async fn verify(
     party: Data<Party>,
-    OperatorJson(_, body): OperatorJson<CodeRequest>,
+    _: Operator,
+    Json(body): Json<CodeRequest>,
 ) -> Result<HttpResponse, ServiceError> {
     let verified = handlers::verify(&party, &body.code).await?;
     Ok(HttpResponse::Ok().json(verified.answer))
@@ -50,7 +51,8 @@ async fn verify(
 /// `already_decommissioned`, FMD A7) and every alert in the message.
 async fn dispense(
     party: Data<Party>,
-    OperatorJson(_, body): OperatorJson<CodeRequest>,
+    _: Operator,
+    Json(body): Json<CodeRequest>,
 ) -> Result<HttpResponse, ServiceError> {
     let verified = handlers::verify(&party, &body.code).await?;
     if let Some(refusal) = verified.verdict.supply_refusal() {
@@ -74,7 +76,8 @@ async fn dispense(
 /// decommission (FMD A24).
 async fn undo_dispense(
     party: Data<Party>,
-    OperatorJson(_, body): OperatorJson<CodeRequest>,
+    _: Operator,
+    Json(body): Json<CodeRequest>,
 ) -> Result<HttpResponse, ServiceError> {
     let pack = scan_pack(&body.code)?;
     submit(
@@ -115,7 +118,8 @@ struct DecommissionRequest {
 /// no reactivation). The ledger allows it for recalled or expired stock too.
 async fn decommission(
     party: Data<Party>,
-    OperatorJson(_, body): OperatorJson<DecommissionRequest>,
+    _: Operator,
+    Json(body): Json<DecommissionRequest>,
 ) -> Result<HttpResponse, ServiceError> {
     let pack = scan_pack(&body.code)?;
     submit(

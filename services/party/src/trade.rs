@@ -1,7 +1,8 @@
 //! HTTP handlers and request shapes that every receiving, shipping and
 //! supplying party shares: receipts, shipments and returns, and the ledger
-//! verification of a scanned pack. The distributor mounts them and so does
-//! the pharmacy service (which depends on this crate for them).
+//! verification of a scanned pack. The distributor and the pharmacy services
+//! mount them. Operators are authenticated by the party's middleware before
+//! any body is read.
 //!
 //! Every handler parses and checks its input before anything is stored, so
 //! bad input is a 4xx JSON answer and leaves the outbox untouched; accepted
@@ -9,17 +10,12 @@
 //! Accepted` with the stored items (`{"outbox": [...]}`): the ledger's
 //! verdict comes later, in `GET /v1/outbox/{id}`.
 
-use std::future::Future;
-use std::pin::Pin;
-
-use actix_web::dev::Payload;
+use crate::{Operation, Operator, Party, PartyError};
 use actix_web::http::StatusCode;
 use actix_web::web::{self, Data, Json, Path};
-use actix_web::{FromRequest, HttpRequest, HttpResponse, ResponseError};
-use pedigree_party::{Operation, Operator, Party, PartyError};
+use actix_web::{HttpResponse, ResponseError};
 use pedigree_schema::event::{EventBody, ItemSetRef, ShipmentPurpose};
 use pedigree_schema::gs1::{Gln, PackId, Sscc};
-use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
 use crate::scan::{scan_items, scan_nonempty_items, scan_pack, PackVerdict, Refusal, ScanError};
@@ -62,28 +58,6 @@ impl ResponseError for ServiceError {
                 message: &refusal.message,
             }),
         }
-    }
-}
-
-/// An operator's JSON request body. The operator is authenticated first
-/// and only then is the body read: actix extracts a handler's arguments
-/// concurrently, so with separate `Operator` and `Json` arguments a caller
-/// without a valid token could get the body's validation error (400)
-/// instead of 401, and learn what the API expects.
-pub struct OperatorJson<T>(pub Operator, pub T);
-
-impl<T: DeserializeOwned + 'static> FromRequest for OperatorJson<T> {
-    type Error = actix_web::Error;
-    type Future = Pin<Box<dyn Future<Output = Result<Self, actix_web::Error>>>>;
-
-    fn from_request(request: &HttpRequest, payload: &mut Payload) -> Self::Future {
-        let request = request.clone();
-        let mut payload = payload.take();
-        Box::pin(async move {
-            let operator = Operator::extract(&request).await?;
-            let body = Json::<T>::from_request(&request, &mut payload).await?;
-            Ok(Self(operator, body.into_inner()))
-        })
     }
 }
 
@@ -163,7 +137,8 @@ pub async fn submit(
 /// `POST /v1/receipts`.
 pub async fn receive(
     party: Data<Party>,
-    OperatorJson(_, body): OperatorJson<ReceiptRequest>,
+    _: Operator,
+    Json(body): Json<ReceiptRequest>,
 ) -> Result<HttpResponse, ServiceError> {
     let operation = body.operation()?;
     submit(&party, vec![operation]).await
@@ -172,7 +147,8 @@ pub async fn receive(
 /// `POST /v1/shipments`: a sale to the next party down the chain.
 pub async fn ship(
     party: Data<Party>,
-    OperatorJson(_, body): OperatorJson<ShipmentRequest>,
+    _: Operator,
+    Json(body): Json<ShipmentRequest>,
 ) -> Result<HttpResponse, ServiceError> {
     let operation = body.operation(ShipmentPurpose::Sale)?;
     submit(&party, vec![operation]).await
@@ -182,7 +158,8 @@ pub async fn ship(
 /// same custody rules as a sale.
 pub async fn ship_return(
     party: Data<Party>,
-    OperatorJson(_, body): OperatorJson<ShipmentRequest>,
+    _: Operator,
+    Json(body): Json<ShipmentRequest>,
 ) -> Result<HttpResponse, ServiceError> {
     let operation = body.operation(ShipmentPurpose::Return)?;
     submit(&party, vec![operation]).await
