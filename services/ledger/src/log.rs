@@ -26,7 +26,7 @@ use pedigree_schema::receipt::Receipt;
 
 use crate::custody::{self, ApplyError, Clock, RuleContext};
 use crate::db::schema::{checkpoints, event_items, log_entries};
-use crate::db::DbConnection;
+use crate::db::{write_transaction, DbConnection};
 use crate::rejection::{RejectCode, Rejection};
 use crate::tree::{self, TreeError};
 
@@ -305,42 +305,6 @@ impl Appender {
         self.frontier = frontier;
         self.latest = checkpoint;
         Ok(outcomes)
-    }
-}
-
-/// Runs `work` in a transaction that holds the database's write lock from
-/// its first statement.
-///
-/// SQLite's default `BEGIN` is deferred: the transaction reads first (which
-/// ids exist, the custody state) and asks for the write lock at its first
-/// write. If another connection committed in between — a request handler
-/// recording a request nonce — SQLite cannot upgrade the stale read snapshot
-/// and fails at once with `SQLITE_BUSY` ("database is locked"), without
-/// waiting for the busy timeout, and the whole group would be lost.
-/// `BEGIN IMMEDIATE` takes the write lock up front, waiting (busy timeout)
-/// behind other writers instead (<https://sqlite.org/lang_transaction.html>).
-/// PostgreSQL's row locking needs no such care.
-fn write_transaction<T>(
-    conn: &mut DbConnection,
-    work: impl FnOnce(&mut DbConnection) -> Result<T, LogError>,
-) -> Result<T, LogError> {
-    use diesel::connection::{AnsiTransactionManager, TransactionManager};
-    type Manager = <DbConnection as Connection>::TransactionManager;
-    let DbConnection::Sqlite(sqlite) = conn else {
-        return conn.transaction(work);
-    };
-    // The multi-backend connection keeps its transaction state in the
-    // backend connection's, so savepoints opened through `conn` nest here.
-    AnsiTransactionManager::begin_transaction_sql(sqlite, "BEGIN IMMEDIATE")?;
-    match work(conn) {
-        Ok(value) => {
-            Manager::commit_transaction(conn)?;
-            Ok(value)
-        }
-        Err(error) => match Manager::rollback_transaction(conn) {
-            Ok(()) | Err(diesel::result::Error::BrokenTransactionManager) => Err(error),
-            Err(rollback) => Err(rollback.into()),
-        },
     }
 }
 

@@ -30,6 +30,7 @@ use std::collections::{HashMap, HashSet};
 use chrono::{Datelike, NaiveDate};
 use diesel::prelude::*;
 use pedigree_party::db::schema::outbox;
+use pedigree_party::db::write_transaction;
 use pedigree_party::db::DbConnection;
 use pedigree_party::{Operation, OutboxItem, Party, PartyError};
 use pedigree_schema::event::{canonical_item_order, EventBody, ItemSetRef};
@@ -161,7 +162,7 @@ pub fn start(party: &Party, order: &BatchOrder) -> Result<i64, PartyError> {
     let record = &order.record;
     let mut conn = party.db().get()?;
     products::require(&mut conn, &record.gtin)?;
-    conn.transaction(|conn| {
+    write_transaction(&mut conn, |conn| {
         if let Some((row, _)) = find(conn, &record.gtin, &record.lot)? {
             return Err(PartyError::conflict(format!(
                 "batch {} of {} is already registered here (job {})",

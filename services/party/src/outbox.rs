@@ -22,7 +22,7 @@ use serde::{Deserialize, Serialize};
 use tokio::sync::Notify;
 
 use crate::db::schema::outbox;
-use crate::db::{now_micros, Database, DbConnection};
+use crate::db::{now_micros, write_transaction, Database, DbConnection};
 use crate::error::PartyError;
 
 /// Most items [`Outbox::list`] returns.
@@ -222,7 +222,7 @@ impl Outbox {
             rows.push((event_id, kind, encoded));
         }
         let now = now_micros();
-        let ids = self.db.get()?.transaction(|conn| {
+        let ids = write_transaction(&mut *self.db.get()?, |conn| {
             rows.iter()
                 .map(|(event_id, kind, encoded)| {
                     diesel::insert_into(outbox::table)
@@ -347,7 +347,7 @@ impl Outbox {
         backoff: impl Fn(i32) -> Duration,
     ) -> Result<(), PartyError> {
         let now = now_micros();
-        self.db.get()?.transaction(|conn| {
+        write_transaction(&mut *self.db.get()?, |conn| {
             for &id in ids {
                 let attempts = outbox::table
                     .find(id)
@@ -377,7 +377,7 @@ impl Outbox {
                 .map_err(|e| PartyError::Internal(format!("encoding a receipt: {e}")))
         };
         let mut conn = self.db.get()?;
-        conn.transaction(|conn| {
+        write_transaction(&mut conn, |conn| {
             for (id, outcome) in outcomes {
                 let target = outbox::table
                     .find(*id)

@@ -24,7 +24,7 @@ use serde::Serialize;
 use serde_json::json;
 
 use crate::db::schema::{witness_alerts, witnessed_checkpoints};
-use crate::db::{blocking, now_micros, Database, DbConnection};
+use crate::db::{blocking, now_micros, write_transaction, Database, DbConnection};
 use crate::error::PartyError;
 use crate::ledger::{LedgerClient, LedgerError};
 
@@ -296,7 +296,7 @@ impl Witness {
         let operator = operator.to_string();
         let _checking = self.inner.lock.lock().await;
         blocking(&self.inner.db, move |conn| {
-            conn.transaction(|conn| {
+            write_transaction(conn, |conn| {
                 let row: AlertRow = witness_alerts::table
                     .find(id)
                     .select(AlertRow::as_select())
@@ -454,7 +454,7 @@ impl Witness {
     async fn raise(&self, alert: NewAlert) -> Result<i64, PartyError> {
         tracing::error!(kind = alert.kind, message = %alert.message, "witness alert: the log misbehaved; witness halted");
         blocking(&self.inner.db, move |conn| {
-            conn.transaction(|conn| {
+            write_transaction(conn, |conn| {
                 diesel::insert_into(witness_alerts::table)
                     .values((
                         witness_alerts::detected_at.eq(now_micros()),

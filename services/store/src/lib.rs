@@ -14,6 +14,7 @@ mod error;
 mod migrations;
 #[cfg(feature = "testing")]
 pub mod testing;
+mod transaction;
 mod url;
 
 pub use connection::{
@@ -22,4 +23,5 @@ pub use connection::{
 };
 pub use error::{ConfigError, DbError};
 pub use migrations::MigrationSet;
+pub use transaction::write_transaction;
 pub use url::{Backend, DatabaseUrl};
