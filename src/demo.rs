@@ -17,10 +17,11 @@ use chrono::Utc;
 use pedigree_ledger::{Application, Settings};
 use pedigree_manufacturer::{pack_label_png, Encoding, PackLabel};
 use pedigree_party::{create_operator_token, PartyApp, PartyConfig};
+use pedigree_schema::checkpoint::CosignatureSigner;
 use pedigree_schema::event::{Event, EventBody, EventSubmission, GeoPoint, Role, Timestamp};
 use pedigree_schema::gs1::{ai::check_digit, Expiry, Gln, Gtin, Lot, PackId, Serial};
 use pedigree_schema::keys::SecretKey;
-use pedigree_schema::note::NoteVerifier;
+use pedigree_schema::note::{KeyName, NoteVerifier};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
@@ -221,6 +222,7 @@ pub fn up(args: UpArgs) -> anyhow::Result<ExitCode> {
             handles.push(app.handle());
             running.push(tokio::spawn(app.run_until_stopped()));
         }
+        write_scanner_config(&dir, &ledger_url, &services[2], &log_key, &members)?;
         let facts_path = dir.join("demo.json");
         let facts = match std::fs::read(&facts_path) {
             Ok(bytes) => Some(serde_json::from_slice::<DemoFacts>(&bytes)?),
@@ -252,6 +254,61 @@ pub fn up(args: UpArgs) -> anyhow::Result<ExitCode> {
     })
 }
 
+/// The scanner's configuration for the demo pharmacy, `scan.toml` in the
+/// data directory (paths in it are relative to it).
+fn write_scanner_config(
+    dir: &Path,
+    ledger: &str,
+    pharmacy: &Service,
+    log_key: &str,
+    members: &[Member],
+) -> anyhow::Result<()> {
+    let witnesses: Vec<String> = members[1..]
+        .iter()
+        .map(|m| {
+            let name = KeyName::parse(m.gln.as_str())?;
+            Ok(format!(
+                "{:?}",
+                CosignatureSigner::new(name, m.key.signing_key().clone())
+                    .verifier()
+                    .to_string()
+            ))
+        })
+        .collect::<anyhow::Result<_>>()?;
+    let pharmacist = &members[3];
+    let config = format!(
+        "# pedigree-scan configuration for the demo pharmacy (written by `pedigree up`).\n\
+         ledger_url = {ledger:?}\n\
+         pharmacy_url = {:?}\n\
+         pharmacy_token = {:?}\n\
+         log_key = {log_key:?}\n\
+         witness_keys = [{}]\n\
+         party_key_file = \"{}.key\"\n\
+         party_gln = \"{}\"\n\
+         state_dir = \"scan-state\"\n",
+        pharmacy.base,
+        pharmacy.token,
+        witnesses.join(", "),
+        pharmacist.file,
+        pharmacist.gln,
+    );
+    write_private(&dir.join("scan.toml"), &config)
+}
+
+/// Writes a file readable by its owner only (it holds a token).
+fn write_private(path: &Path, text: &str) -> anyhow::Result<()> {
+    use std::io::Write;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    options.open(path)?.write_all(text.as_bytes())?;
+    Ok(())
+}
+
 /// The service's operator token from its 0600 file, made on first run.
 fn operator_token(dir: &Path, file: &str, app: &PartyApp) -> anyhow::Result<String> {
     let path = dir.join(format!("{file}.token"));
@@ -259,17 +316,7 @@ fn operator_token(dir: &Path, file: &str, app: &PartyApp) -> anyhow::Result<Stri
         return Ok(token.trim().to_string());
     }
     let token = create_operator_token(app.party().db(), "demo operator")?;
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create_new(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        options.mode(0o600);
-    }
-    use std::io::Write;
-    options
-        .open(&path)?
-        .write_all(format!("{token}\n").as_bytes())?;
+    write_private(&path, &format!("{token}\n"))?;
     Ok(token)
 }
 
@@ -574,6 +621,14 @@ fn write_labels(dir: &Path, facts: &DemoFacts) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// The scanner command for one of the demo labels, as printed.
+fn scanner_command(dir: &Path, label: &str) -> String {
+    format!(
+        "cargo run -q -p pedigree-scan -- --config {0}/scan.toml verify --image {0}/labels/{label}.png",
+        dir.display()
+    )
+}
+
 fn print_welcome(
     dir: &Path,
     ledger: &str,
@@ -602,19 +657,22 @@ fn print_welcome(
         println!("No demo data (--no-demo). Stop with Ctrl-C.");
         return;
     };
-    let pharmacy = &services[2].base;
-    let token = format!("$(cat {}/city-pharmacy.token)", dir.display());
     println!();
-    println!("Try it (QR labels are in {}/labels/):", dir.display());
-    for (name, serial, _, _) in labels(facts) {
-        let code = pack_code(&facts.gtin, serial);
-        println!(
-            "  {name:<10} curl -s -X POST {pharmacy}/v1/verify -H \"Authorization: Bearer {token}\" -H 'Content-Type: application/json' -d '{{\"code\":\"{code}\"}}'"
-        );
+    println!(
+        "Scan the QR labels in {}/labels/ — the scanner checks every signature and proof itself:",
+        dir.display()
+    );
+    for (name, _, _, _) in labels(facts) {
+        println!("  {}", scanner_command(dir, name));
     }
     println!(
-        "  scan a label offline:  cargo run -q -p pedigree-scan -- parse --image {}/labels/genuine.png",
-        dir.display()
+        "  (exit 0 OK TO DISPENSE, 1 DO NOT DISPENSE, 3 CANNOT VERIFY; --json for the evidence)"
+    );
+    let pharmacy = &services[2].base;
+    let token = format!("$(cat {}/city-pharmacy.token)", dir.display());
+    let code = pack_code(&facts.gtin, &facts.genuine);
+    println!(
+        "  the pharmacy's API:    curl -s -X POST {pharmacy}/v1/verify -H \"Authorization: Bearer {token}\" -H 'Content-Type: application/json' -d '{{\"code\":\"{code}\"}}'"
     );
     println!("  the log's checkpoint:  curl -s {ledger}/checkpoint");
     println!();

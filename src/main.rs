@@ -66,6 +66,28 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Simulate a supply chain from a seed: signed events and labelled verifications.
+    Simulate {
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        #[arg(long, default_value_t = 200)]
+        batches: usize,
+        #[arg(long, default_value_t = 60)]
+        packs_per_batch: usize,
+        /// Write the signed events as JSON lines (ledger submissions, in time order).
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+    /// Retrain the risk model and rewrite its file; with --eval, also write the report.
+    Train {
+        /// Evaluate on held-out seeds and write RISK.md and risk-roc.png into --docs.
+        #[arg(long)]
+        eval: bool,
+        #[arg(long, default_value = "services/risk/model/risk-model.json")]
+        model: PathBuf,
+        #[arg(long, default_value = "docs")]
+        docs: PathBuf,
+    },
 }
 
 /// How a party service is started.
@@ -122,6 +144,27 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             governance_key,
             json,
         } => run_audit(&database_url, &log_key, &governance_key, json),
+        Command::Simulate {
+            seed,
+            batches,
+            packs_per_batch,
+            out,
+        } => {
+            let summary = pedigree_risk::evaluate::run_simulate(
+                seed,
+                batches,
+                packs_per_batch,
+                out.as_deref(),
+            )?;
+            println!("{summary}");
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Train { eval, model, docs } => {
+            let summary =
+                pedigree_risk::evaluate::run_train(&model, eval.then_some(docs.as_path()))?;
+            println!("{summary}");
+            Ok(ExitCode::SUCCESS)
+        }
     }
 }
 

@@ -5,6 +5,10 @@ use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 
+use clap::Parser;
+use pedigree_scan::cli::Cli;
+use pedigree_scan::exit::Exit;
+use pedigree_scan::plan::Plan;
 use pedigree_schema::keys::SecretKey;
 
 fn pedigree() -> Command {
@@ -28,9 +32,9 @@ impl Drop for Running {
     }
 }
 
-/// Starts `pedigree up` and reads its welcome text up to the "Try it" line;
-/// returns the process, the base URL and the printed log verifier key.
-fn start_network(data_dir: &Path) -> (Running, String, String) {
+/// Starts `pedigree up` and reads its welcome text; returns the process, the
+/// ledger's URL, the printed log verifier key and the whole text.
+fn start_network(data_dir: &Path) -> (Running, String, String, String) {
     let mut child = pedigree()
         .args(["up", "--port", "0", "--data-dir"])
         .arg(data_dir)
@@ -40,14 +44,16 @@ fn start_network(data_dir: &Path) -> (Running, String, String) {
         .expect("start pedigree up");
     let stdout = child.stdout.take().expect("stdout");
     let running = Running(child);
-    let (mut base, mut log_key) = (String::new(), String::new());
+    let (mut base, mut log_key, mut printed) = (String::new(), String::new(), String::new());
     for line in BufReader::new(stdout).lines() {
         let line = line.expect("read stdout");
+        printed.push_str(&line);
+        printed.push('\n');
         let mut words = line.split_whitespace();
         match (words.next(), words.next()) {
             (Some("ledger"), Some(url)) => base = url.to_string(),
             (Some("log"), Some("key")) => log_key = words.next().unwrap_or_default().to_string(),
-            (Some("Try"), _) => break,
+            (Some("Stop"), _) => break,
             _ => {}
         }
     }
@@ -56,7 +62,22 @@ fn start_network(data_dir: &Path) -> (Running, String, String) {
         "no ledger URL printed"
     );
     assert!(!log_key.is_empty(), "no log key printed");
-    (running, base, log_key)
+    (running, base, log_key, printed)
+}
+
+/// `pedigree-scan --config <dir>/scan.toml verify --image <dir>/labels/<label>.png`.
+fn scanner_args(dir: &Path, label: &str) -> Vec<String> {
+    let dir = dir.display();
+    [
+        "pedigree-scan",
+        "--config",
+        &format!("{dir}/scan.toml"),
+        "verify",
+        "--image",
+        &format!("{dir}/labels/{label}.png"),
+    ]
+    .map(String::from)
+    .to_vec()
 }
 
 async fn get_json(url: &str) -> serde_json::Value {
@@ -71,7 +92,7 @@ async fn get_json(url: &str) -> serde_json::Value {
 #[tokio::test]
 async fn up_runs_the_whole_network_with_demo_data_and_the_audit_passes() {
     let dir = temp_dir("up");
-    let (network, base, log_key) = start_network(&dir);
+    let (network, base, log_key, printed) = start_network(&dir);
     let facts: serde_json::Value =
         serde_json::from_slice(&std::fs::read(dir.join("demo.json")).expect("demo facts"))
             .expect("JSON");
@@ -98,6 +119,28 @@ async fn up_runs_the_whole_network_with_demo_data_and_the_audit_passes() {
             std::fs::metadata(&png).is_ok_and(|m| m.len() > 0),
             "{label}.png written"
         );
+    }
+    // The scanner commands `pedigree up` prints, run on its labels.
+    for (label, expected) in [
+        ("genuine", Exit::Ok),
+        ("dispensed", Exit::Refused),
+        ("cloned", Exit::Refused),
+        ("recalled", Exit::Refused),
+        ("made-up", Exit::Refused),
+    ] {
+        let args = scanner_args(&dir, label);
+        assert!(
+            printed.contains(&args[1..].join(" ")),
+            "{label}: the command is printed"
+        );
+        let exit = tokio::task::spawn_blocking(move || {
+            let cli = Cli::try_parse_from(&args).expect("the printed command parses");
+            let plan = Plan::from_cli(cli, &|_| None).expect("a valid plan");
+            pedigree_scan::run::run(plan)
+        })
+        .await
+        .expect("scanner ran");
+        assert_eq!(exit, expected, "{label}");
     }
     let checkpoint = reqwest::get(format!("{base}/checkpoint"))
         .await

@@ -44,7 +44,7 @@ impl World {
         let m = Manufacturer {
             member: &net.manufacturer,
         };
-        let batch = Batch::fresh("0950600013435", "LOT1");
+        let batch = Batch::fresh(&gtin("0950600013435"), "LOT1");
         let (c1, c2) = (sscc("09506000100000001"), sscc("09506000100000002"));
         ledger.accept(&m.product_and_batch(&batch)).await;
         let serials = ["S1", "S2", "S3", "S4", "S5", "S6", "S7", "S8", "S9"];
@@ -237,23 +237,17 @@ async fn a_return_is_verified_before_it_is_received(backend: Backend) {
     world
         .ledger
         .accept(&[
-            p.event(
-                |set| EventBody::Receive {
-                    shipment: "D-1".into(),
-                    from: net.distributor.gln.clone(),
-                    received: set,
-                },
-                s5.clone(),
-            ),
-            p.event(
-                |set| EventBody::Ship {
-                    shipment: "R-1".into(),
-                    to: net.distributor.gln.clone(),
-                    purpose: ShipmentPurpose::Return,
-                    contents: set,
-                },
-                s5,
-            ),
+            p.with_items(s5.clone(), |set| EventBody::Receive {
+                shipment: "D-1".into(),
+                from: net.distributor.gln.clone(),
+                received: set,
+            }),
+            p.with_items(s5, |set| EventBody::Ship {
+                shipment: "R-1".into(),
+                to: net.distributor.gln.clone(),
+                purpose: ShipmentPurpose::Return,
+                contents: set,
+            }),
         ])
         .await;
     let open = d.get("/v1/shipments/incoming").await.ok();
@@ -275,7 +269,7 @@ async fn a_return_is_verified_before_it_is_received(backend: Backend) {
     let m = &net.manufacturer;
     let recall = |lift: bool| {
         let (gtin, lot, reason) = (batch.gtin.clone(), batch.lot.clone(), "test".to_string());
-        m.plain(if lift {
+        m.event(if lift {
             EventBody::LiftRecall { gtin, lot, reason }
         } else {
             EventBody::Recall { gtin, lot, reason }

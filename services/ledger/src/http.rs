@@ -19,6 +19,10 @@
 //! | `GET /v1/batches/{gtin}/{lot}` | owner, regulators | where a batch's packs are |
 //! | `GET /v1/entries/{index}/items` | parties to it, regulators | an entry's item list |
 //! | `GET /v1/me/events` | the caller | its own events (`?after=&limit=`) |
+//! | `GET /v1/alerts` | regulators | open risk alerts, highest score first (`?limit=`) |
+//!
+//! A status asked with a signed request, and every accepted `verify` event,
+//! is also scored for counterfeit risk ([`crate::risk`]).
 //! | `GET /health` | anyone | liveness |
 
 use std::sync::Arc;
@@ -28,7 +32,7 @@ use actix_web::web::{self, Data, Json, Path, Query};
 use actix_web::{HttpRequest, HttpResponse};
 use diesel::prelude::*;
 use pedigree_schema::checkpoint::{CosignatureVerifier, SignedCheckpoint};
-use pedigree_schema::event::{EventId, EventSubmission};
+use pedigree_schema::event::{EventBody, EventId, EventSubmission};
 use pedigree_schema::gs1::{Expiry, Gs1Data, Gtin, Lot, PackId, Serial};
 use pedigree_schema::keys::PublicKey;
 use pedigree_schema::merkle::{encode_entry_bundle, TileKind, TileRef, TILE_HEIGHT, TILE_WIDTH};
@@ -43,7 +47,8 @@ use crate::db::{Database, DbConnection};
 use crate::error::ApiError;
 use crate::log::{latest_checkpoint_note, prepare};
 use crate::queries::{self, Caller};
-use crate::rejection::Rejection;
+use crate::rejection::{RejectCode, Rejection};
+use crate::risk::{self, RiskEngine, Verification};
 use crate::tree;
 use crate::writer::LogWriter;
 
@@ -58,6 +63,7 @@ pub struct AppState {
     pub log_verifier: NoteVerifier,
     pub governance_key: PublicKey,
     pub request_window_secs: i64,
+    pub risk: RiskEngine,
 }
 
 type State = Data<Arc<AppState>>;
@@ -131,7 +137,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/v1/scan/provenance", web::get().to(scan_provenance))
         .route("/v1/batches/{gtin}/{lot}", web::get().to(batch))
         .route("/v1/entries/{index}/items", web::get().to(entry_items))
-        .route("/v1/me/events", web::get().to(own_events));
+        .route("/v1/me/events", web::get().to(own_events))
+        .route("/v1/alerts", web::get().to(risk_alerts));
 }
 
 async fn health() -> HttpResponse {
@@ -169,8 +176,27 @@ async fn append_events(state: State, body: Json<AppendRequest>) -> Result<HttpRe
             ),
         ));
     }
+    let verifies: Vec<(usize, VerifyEvent)> = events
+        .iter()
+        .enumerate()
+        .filter_map(|(i, e)| VerifyEvent::of(e).map(|v| (i, v)))
+        .collect();
     let prepared = web::block(move || prepare(events)).await?;
     let outcomes = state.writer.append(prepared).await?;
+    let accepted: Vec<(u64, VerifyEvent)> = verifies
+        .into_iter()
+        .filter_map(|(i, v)| match outcomes.get(i) {
+            Some(Ok(receipt)) => Some((receipt.index, v)),
+            _ => None,
+        })
+        .collect();
+    if !accepted.is_empty() {
+        // The events are committed whatever happens here: a scoring failure
+        // is logged, not turned into an error for the batch.
+        if let Err(error) = score_verifies(&state, accepted).await {
+            tracing::warn!(%error, "risk scoring of verify events failed");
+        }
+    }
     let results: Vec<AppendOutcome> = outcomes
         .into_iter()
         .map(|o| match o {
@@ -179,6 +205,66 @@ async fn append_events(state: State, body: Json<AppendRequest>) -> Result<HttpRe
         })
         .collect();
     Ok(HttpResponse::Ok().json(serde_json::json!({ "results": results })))
+}
+
+/// An appended `verify` event, to be scored once committed.
+struct VerifyEvent {
+    pack: PackId,
+    party: String,
+    time: i64,
+    lot: Option<Lot>,
+    expiry: Option<Expiry>,
+}
+
+impl VerifyEvent {
+    fn of(submission: &EventSubmission) -> Option<Self> {
+        let event = &submission.signed.event;
+        match &event.body {
+            EventBody::Verify {
+                pack, lot, expiry, ..
+            } => Some(Self {
+                pack: pack.clone(),
+                party: event.actor.to_string(),
+                time: event.time.unix_micros(),
+                lot: lot.clone(),
+                expiry: expiry.clone(),
+            }),
+            _ => None,
+        }
+    }
+}
+
+/// Whether the status found the printed lot or expiry wrong.
+fn code_mismatch(status: &queries::PackStatus) -> bool {
+    status
+        .alerts
+        .iter()
+        .any(|a| a.code == RejectCode::BatchMismatch || a.code == RejectCode::ExpiryMismatch)
+}
+
+/// Scores committed verify events (at log index `idx`, from the history before it).
+async fn score_verifies(state: &State, accepted: Vec<(u64, VerifyEvent)>) -> Result<(), ApiError> {
+    let shared = state.clone();
+    let today = chrono::Utc::now().date_naive();
+    with_conn(state, move |conn| {
+        for (idx, v) in accepted {
+            let status =
+                queries::pack_status(conn, &v.pack, v.lot.as_ref(), v.expiry.as_ref(), today)?;
+            shared.risk.assess(
+                conn,
+                &Verification {
+                    pack: &v.pack,
+                    party: &v.party,
+                    time: v.time,
+                    before_idx: Some(idx as i64),
+                    code_mismatch: code_mismatch(&status),
+                    today,
+                },
+            )?;
+        }
+        Ok(())
+    })
+    .await
 }
 
 /// The stored checkpoint at `size` (latest when `None`) with its cosignatures.
@@ -479,6 +565,7 @@ struct StatusQuery {
 
 async fn pack_status(
     state: State,
+    request: HttpRequest,
     path: Path<(String, String)>,
     query: Query<StatusQuery>,
 ) -> Result<HttpResponse, ApiError> {
@@ -497,12 +584,44 @@ async fn pack_status(
         .map(Expiry::parse)
         .transpose()
         .map_err(invalid("expiry"))?;
-    let today = chrono::Utc::now().date_naive();
-    let status = with_conn(&state, move |conn| {
-        queries::pack_status(conn, &pack, lot.as_ref(), expiry.as_ref(), today)
-    })
-    .await?;
+    let status = status_for(&state, &request, pack, lot, expiry).await?;
     Ok(HttpResponse::Ok().json(status))
+}
+
+/// A pack's status; with a risk score when the request is signed by a
+/// registered party (anonymous answers are the public FMD answer, unchanged).
+async fn status_for(
+    state: &State,
+    request: &HttpRequest,
+    pack: PackId,
+    lot: Option<Lot>,
+    expiry: Option<Expiry>,
+) -> Result<queries::PackStatus, ApiError> {
+    let today = chrono::Utc::now().date_naive();
+    let signed = SignedRequest::from_headers(|name| {
+        request.headers().get(name).and_then(|v| v.to_str().ok())
+    })?;
+    if signed.is_none() {
+        return with_conn(state, move |conn| {
+            queries::pack_status(conn, &pack, lot.as_ref(), expiry.as_ref(), today)
+        })
+        .await;
+    }
+    let shared = state.clone();
+    as_caller(state, request, move |conn, caller| {
+        let mut status = queries::pack_status(conn, &pack, lot.as_ref(), expiry.as_ref(), today)?;
+        let scan = Verification {
+            pack: &pack,
+            party: &caller.gln,
+            time: chrono::Utc::now().timestamp_micros(),
+            before_idx: None,
+            code_mismatch: code_mismatch(&status),
+            today,
+        };
+        shared.risk.assess_status(conn, &scan, &mut status)?;
+        Ok(status)
+    })
+    .await
 }
 
 #[derive(Deserialize)]
@@ -521,13 +640,13 @@ fn scanned_pack(code: &str) -> Result<(PackId, Option<Lot>, Option<Expiry>), Api
     Ok((pack, data.lot(), data.expiry()))
 }
 
-async fn scan(state: State, query: Query<ScanQuery>) -> Result<HttpResponse, ApiError> {
+async fn scan(
+    state: State,
+    request: HttpRequest,
+    query: Query<ScanQuery>,
+) -> Result<HttpResponse, ApiError> {
     let (pack, lot, expiry) = scanned_pack(&query.code)?;
-    let today = chrono::Utc::now().date_naive();
-    let status = with_conn(&state, move |conn| {
-        queries::pack_status(conn, &pack, lot.as_ref(), expiry.as_ref(), today)
-    })
-    .await?;
+    let status = status_for(&state, &request, pack, lot, expiry).await?;
     Ok(HttpResponse::Ok().json(status))
 }
 
@@ -607,4 +726,24 @@ async fn own_events(
     })
     .await?;
     Ok(HttpResponse::Ok().json(serde_json::json!({ "events": events })))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AlertsQuery {
+    limit: Option<u32>,
+}
+
+/// The regulators' queue: open risk alerts, highest score first.
+async fn risk_alerts(
+    state: State,
+    request: HttpRequest,
+    query: Query<AlertsQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let limit = query.into_inner().limit.unwrap_or(100);
+    let alerts = as_caller(&state, &request, move |conn, caller| {
+        risk::open_alerts(conn, caller, limit)
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(serde_json::json!({ "alerts": alerts })))
 }

@@ -30,6 +30,7 @@ pub mod http;
 pub mod log;
 pub mod queries;
 pub mod rejection;
+pub mod risk;
 pub mod settings;
 pub mod tree;
 pub mod writer;
@@ -63,6 +64,8 @@ pub enum StartError {
     Origin { origin: String, reason: String },
     #[error("network: {0}")]
     Io(#[from] std::io::Error),
+    #[error("risk model: {0}")]
+    RiskModel(#[from] pedigree_risk::ModelError),
 }
 
 /// Opens (creating and migrating if needed) the ledger database.
@@ -123,6 +126,7 @@ impl Application {
             log_verifier,
             governance_key: settings.governance_key,
             request_window_secs: settings.request_window_secs,
+            risk: risk::RiskEngine::new(pedigree_risk::Scorer::shipped()?),
         });
         let listener = TcpListener::bind(settings.listen)?;
         let port = listener.local_addr()?.port();

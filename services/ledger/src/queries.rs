@@ -66,6 +66,10 @@ pub struct PackStatus {
     pub alerts: Vec<Alert>,
     /// The log size this answer reflects.
     pub tree_size: u64,
+    /// Counterfeit risk of this verification: only for signed requests by
+    /// registered parties (see [`crate::risk`]).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub risk: Option<pedigree_risk::RiskScore>,
 }
 
 fn alert(code: RejectCode, message: String) -> Alert {
@@ -101,6 +105,7 @@ pub fn pack_status(
         ok_to_supply: false,
         alerts: Vec::new(),
         tree_size,
+        risk: None,
     };
     let Some(row) = row else {
         answer.alerts.push(if answer.product_name.is_none() {

@@ -73,6 +73,10 @@ pub enum RejectCode {
     ReceiverUnknown,
     NotRecalled,
     AlreadyRecalled,
+    // -- verification only
+    /// The counterfeit-risk score of a verification reached the alert
+    /// threshold (a verification alert, never an event rejection).
+    SuspectCounterfeit,
 }
 
 impl RejectCode {

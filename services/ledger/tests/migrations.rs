@@ -18,11 +18,15 @@ use pedigree_ledger::db::{
     DbConnection, DbError, SqlitePragmas,
 };
 
-const MIGRATION_NAMES: [&str; 2] = ["2026-11-26-000001_log", "2026-11-26-000002_custody_state"];
-const MIGRATION_VERSIONS: [&str; 2] = ["20261126000001", "20261126000002"];
+const MIGRATION_NAMES: [&str; 3] = [
+    "2026-11-26-000001_log",
+    "2026-11-26-000002_custody_state",
+    "2026-11-27-000003_risk_alerts",
+];
+const MIGRATION_VERSIONS: [&str; 3] = ["20261126000001", "20261126000002", "20261127000003"];
 
 /// Every table and index the migrations create, by name (the ledger table contract).
-const SCHEMA_OBJECTS: [&str; 23] = [
+const SCHEMA_OBJECTS: [&str; 25] = [
     // 2026-11-26-000001_log
     "log_entries",
     "log_entries_actor",
@@ -48,6 +52,9 @@ const SCHEMA_OBJECTS: [&str; 23] = [
     "item_history",
     "request_nonces",
     "request_nonces_seen",
+    // 2026-11-27-000003_risk_alerts
+    "risk_alerts",
+    "risk_alerts_queue",
 ];
 
 #[derive(QueryableByName)]
@@ -132,7 +139,11 @@ fn migrations_apply_revert_and_reapply_on_every_backend() {
         assert!(again.is_empty(), "{backend}: nothing left to apply");
 
         let reverted = MIGRATIONS.revert_all(&mut conn).expect("revert migrations");
-        assert_eq!(reverted, ["20261126000002", "20261126000001"], "{backend}");
+        assert_eq!(
+            reverted,
+            ["20261127000003", "20261126000002", "20261126000001"],
+            "{backend}"
+        );
         assert!(
             schema_objects(&mut conn).is_empty(),
             "{backend}: down.sql left {:?}",

@@ -65,6 +65,7 @@ fn all_codes() -> Vec<RejectCode> {
         ReceiverUnknown,
         NotRecalled,
         AlreadyRecalled,
+        SuspectCounterfeit,
     ];
     for code in &all {
         match code {
@@ -101,7 +102,8 @@ fn all_codes() -> Vec<RejectCode> {
             | ShipmentAlreadyExists
             | ReceiverUnknown
             | NotRecalled
-            | AlreadyRecalled => {}
+            | AlreadyRecalled
+            | SuspectCounterfeit => {}
         }
     }
     all
@@ -416,6 +418,9 @@ async fn every_rejection_code_is_produced_and_leaves_no_trace(db: TestDatabase) 
     let alerts = alert_codes(&status);
     assert_eq!(alerts, ["batch_mismatch", "expiry_mismatch"], "{status}");
     produced.extend([RejectCode::BatchMismatch, RejectCode::ExpiryMismatch]);
+    // The risk alert needs a clone scanned far away: produced and checked in
+    // tests/risk.rs (`a_clone_far_away_is_flagged_...`).
+    produced.push(RejectCode::SuspectCounterfeit);
 
     let mut missing: Vec<String> = all_codes()
         .into_iter()

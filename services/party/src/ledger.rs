@@ -188,8 +188,10 @@ impl LedgerClient {
     }
 
     /// The verification status of a scanned code, as the ledger parses it.
+    /// Signed, so the ledger scores the verification for counterfeit risk
+    /// in this party's context and folds the score into the verdict.
     pub async fn scan(&self, code: &str) -> Result<serde_json::Value, LedgerError> {
-        json(send(self.get(&format!("/v1/scan?code={}", encode(code)))).await?).await
+        json(send(self.signed_get(&format!("/v1/scan?code={}", encode(code)))).await?).await
     }
 
     /// A pack's custody chain with proofs (a signed request: the ledger decides whether this

@@ -116,7 +116,7 @@ async fn submissions_are_accepted_with_verified_receipts_or_rejected_with_their_
     // Verifying a scanned pack: the ledger's status plus the provenance this party may read.
     let code = format!("(01){}(21)P1", product.as_str());
     let verified = party
-        .get(&format!("/v1/verify?code={}", urlencode(&code)))
+        .get(&format!("/v1/verify?code={}", url_encode(&code)))
         .await
         .ok();
     assert_eq!(verified["status"], "active", "{verified}");
@@ -210,15 +210,4 @@ async fn a_ledger_that_is_down_gets_every_event_exactly_once_also_across_a_party
 
     party.stop().await;
     ledger.stop().await;
-}
-
-fn urlencode(text: &str) -> String {
-    text.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
-                (b as char).to_string()
-            }
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
 }

@@ -40,7 +40,7 @@ impl World {
         let m = Manufacturer {
             member: &net.manufacturer,
         };
-        let batch = Batch::fresh("0950600013435", "LOT1");
+        let batch = Batch::fresh(&gtin("0950600013435"), "LOT1");
         let case = sscc("09506000100000001");
         ledger.accept(&m.product_and_batch(&batch)).await;
         ledger

@@ -1,0 +1,19 @@
+-- Risk alerts: verifications the risk model scored at or above its alert threshold, for
+-- regulators to review (ranked by score). Operational data, not derived from the log: the
+-- audit neither rebuilds nor compares it.
+--
+-- SQLite flavour: STRICT, INTEGER for BIGINT, REAL for DOUBLE PRECISION. Times are unix
+-- microseconds; `reasons` is a JSON array of strings.
+
+CREATE TABLE risk_alerts (
+    id         INTEGER PRIMARY KEY AUTOINCREMENT NOT NULL,
+    created_at INTEGER NOT NULL,
+    gtin       TEXT    NOT NULL,
+    serial     TEXT    NOT NULL,
+    party      TEXT    NOT NULL,
+    score      REAL    NOT NULL,
+    reasons    TEXT    NOT NULL,
+    state      TEXT    NOT NULL DEFAULT 'open'
+) STRICT;
+
+CREATE INDEX risk_alerts_queue ON risk_alerts (state, score);

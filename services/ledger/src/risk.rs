@@ -1,0 +1,302 @@
+//! Counterfeit-risk scoring of verifications (`pedigree-risk`), and the
+//! regulators' queue of risk alerts.
+//!
+//! A verification is scored when a registered party asks for a pack's status
+//! with a signed request, or appends a `verify` event. The features come
+//! from the pack's stored history (one indexed query over `item_history`,
+//! O(history)), its state row, and the scanning party's registered location;
+//! scores at or above the model's alert threshold are stored in
+//! `risk_alerts` (operational data, not derived from the log).
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::Mutex;
+
+use diesel::prelude::*;
+use pedigree_risk::{extract, HistoryEvent, PackState, RiskScore, ScanContext, Scorer};
+use pedigree_schema::event::{GeoPoint, Role, SignedEvent};
+use pedigree_schema::gs1::PackId;
+use serde::Serialize;
+
+use crate::custody::{self, pack_item};
+use crate::db::schema::{item_history, log_entries, parties, products};
+use crate::db::DbConnection;
+use crate::error::ApiError;
+use crate::queries::{Alert, Caller, PackStatus};
+use crate::rejection::RejectCode;
+
+diesel::table! {
+    /// Verifications scored at or above the alert threshold (migration
+    /// `2026-11-27-000003_risk_alerts`).
+    risk_alerts (id) {
+        id -> BigInt,
+        created_at -> BigInt,
+        gtin -> Text,
+        serial -> Text,
+        party -> Text,
+        score -> Double,
+        reasons -> Text,
+        state -> Text,
+    }
+}
+
+const HOUR_MICROS: i64 = 3_600_000_000;
+
+/// One verification to score.
+pub struct Verification<'a> {
+    pub pack: &'a PackId,
+    /// GLN of the verifying party.
+    pub party: &'a str,
+    /// Unix microseconds.
+    pub time: i64,
+    /// Only history entries before this log index count (the verify event
+    /// being scored is not its own history); `None`: all of it.
+    pub before_idx: Option<i64>,
+    /// The scanned lot or expiry differs from the batch's.
+    pub code_mismatch: bool,
+    pub today: chrono::NaiveDate,
+}
+
+/// The shipped model and the recent unknown-serial scans per party (kept
+/// in memory: a burst detector needs the last hour only).
+pub struct RiskEngine {
+    scorer: Scorer,
+    unknown_scans: Mutex<HashMap<String, VecDeque<i64>>>,
+}
+
+impl RiskEngine {
+    pub fn new(scorer: Scorer) -> Self {
+        Self {
+            scorer,
+            unknown_scans: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// Scores a verification and folds the score into the status: at or
+    /// above the alert threshold the pack is not fit to supply, whatever the
+    /// per-pack rules say, and the reasons become a `suspect_counterfeit`
+    /// alert.
+    pub fn assess_status(
+        &self,
+        conn: &mut DbConnection,
+        scan: &Verification<'_>,
+        status: &mut PackStatus,
+    ) -> Result<(), ApiError> {
+        status.risk = self.assess(conn, scan)?;
+        if let Some(risk) = status
+            .risk
+            .as_ref()
+            .filter(|r| r.score >= self.scorer.alert_threshold())
+        {
+            status.ok_to_supply = false;
+            status.alerts.push(Alert {
+                code: RejectCode::SuspectCounterfeit,
+                message: format!(
+                    "counterfeit risk {:.2}: {}",
+                    risk.score,
+                    if risk.reasons.is_empty() {
+                        "an unusual pattern".to_string()
+                    } else {
+                        risk.reasons.join("; ")
+                    }
+                ),
+            });
+        }
+        Ok(())
+    }
+
+    /// Counts `party`'s unknown-serial scans in the hour before `time`, and
+    /// records this one when `unknown`.
+    fn unknown_scans_before(&self, party: &str, time: i64, unknown: bool) -> u32 {
+        let mut scans = self
+            .unknown_scans
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let recent = scans.entry(party.to_string()).or_default();
+        while recent.front().is_some_and(|&t| t <= time - HOUR_MICROS) {
+            recent.pop_front();
+        }
+        let count = recent.len() as u32;
+        if unknown {
+            recent.push_back(time);
+        }
+        count
+    }
+
+    /// Scores a verification; stores an alert when the score reaches the
+    /// threshold. `None` when the party is not registered.
+    pub fn assess(
+        &self,
+        conn: &mut DbConnection,
+        scan: &Verification<'_>,
+    ) -> Result<Option<RiskScore>, ApiError> {
+        let party: Option<(String, Option<i32>, Option<i32>)> = parties::table
+            .find(scan.party)
+            .select((parties::role, parties::lat_e6, parties::lon_e6))
+            .first(conn)
+            .optional()?;
+        let Some((role, lat, lon)) = party else {
+            return Ok(None);
+        };
+        let role = Role::parse(&role)
+            .ok_or_else(|| ApiError::Internal(format!("party {} has role {role}", scan.party)))?;
+        let history = history(conn, scan.pack, scan.before_idx)?;
+        let row = custody::load_pack(conn, scan.pack)?;
+        let mut state = PackState {
+            product_known: products::table
+                .find(scan.pack.gtin.as_str())
+                .select(products::gtin)
+                .first::<String>(conn)
+                .optional()?
+                .is_some(),
+            ..PackState::default()
+        };
+        if let Some(row) = row {
+            let batch = custody::load_batch(conn, &row.gtin, &row.lot)?;
+            state.known = true;
+            state.recalled = batch.as_ref().is_some_and(|b| b.recalled_by.is_some());
+            state.expired = batch.as_ref().is_some_and(|b| b.is_expired_on(scan.today));
+            state.custodian_place = places(conn, std::slice::from_ref(&row.custodian))?
+                .get(&row.custodian)
+                .copied();
+            state.custodian = Some(row.custodian);
+            state.status = row.status;
+        }
+        let context = ScanContext {
+            party: scan.party.to_string(),
+            role,
+            place: geo(lat, lon),
+            time: scan.time,
+            code_mismatch: scan.code_mismatch,
+            party_unknown_scans_1h: self.unknown_scans_before(scan.party, scan.time, !state.known),
+        };
+        let risk = self.scorer.score(&extract(&history, &state, &context));
+        if risk.score >= self.scorer.alert_threshold() {
+            store_alert(conn, scan, &risk)?;
+        }
+        Ok(Some(risk))
+    }
+}
+
+fn geo(lat: Option<i32>, lon: Option<i32>) -> Option<GeoPoint> {
+    Some(GeoPoint {
+        lat_e6: lat?,
+        lon_e6: lon?,
+    })
+}
+
+/// Registered locations of `glns`.
+fn places(conn: &mut DbConnection, glns: &[String]) -> Result<HashMap<String, GeoPoint>, ApiError> {
+    let rows: Vec<(String, Option<i32>, Option<i32>)> = parties::table
+        .filter(parties::gln.eq_any(glns))
+        .select((parties::gln, parties::lat_e6, parties::lon_e6))
+        .load(conn)?;
+    Ok(rows
+        .into_iter()
+        .filter_map(|(gln, lat, lon)| Some((gln, geo(lat, lon)?)))
+        .collect())
+}
+
+/// The pack's history in log order, each event placed at its actor.
+fn history(
+    conn: &mut DbConnection,
+    pack: &PackId,
+    before_idx: Option<i64>,
+) -> Result<Vec<HistoryEvent>, ApiError> {
+    let rows: Vec<(i64, Vec<u8>)> = item_history::table
+        .inner_join(log_entries::table.on(log_entries::idx.eq(item_history::entry_idx)))
+        .filter(item_history::item.eq(pack_item(pack)))
+        .filter(item_history::entry_idx.lt(before_idx.unwrap_or(i64::MAX)))
+        .order(item_history::entry_idx)
+        .select((log_entries::idx, log_entries::entry))
+        .load(conn)?;
+    let events: Vec<SignedEvent> = rows
+        .into_iter()
+        .map(|(idx, entry)| {
+            SignedEvent::from_entry_bytes(&entry)
+                .map_err(|e| ApiError::Internal(format!("entry {idx}: {e}")))
+        })
+        .collect::<Result<_, _>>()?;
+    let mut actors: Vec<String> = events.iter().map(|s| s.event.actor.to_string()).collect();
+    actors.sort_unstable();
+    actors.dedup();
+    let places = places(conn, &actors)?;
+    Ok(events
+        .iter()
+        .map(|s| {
+            let place = places.get(s.event.actor.as_str()).copied();
+            HistoryEvent::from_event(&s.event, place)
+        })
+        .collect())
+}
+
+fn store_alert(
+    conn: &mut DbConnection,
+    scan: &Verification<'_>,
+    risk: &RiskScore,
+) -> Result<(), ApiError> {
+    let reasons = serde_json::to_string(&risk.reasons)
+        .map_err(|e| ApiError::Internal(format!("risk reasons: {e}")))?;
+    diesel::insert_into(risk_alerts::table)
+        .values((
+            risk_alerts::created_at.eq(chrono::Utc::now().timestamp_micros()),
+            risk_alerts::gtin.eq(scan.pack.gtin.as_str()),
+            risk_alerts::serial.eq(scan.pack.serial.as_str()),
+            risk_alerts::party.eq(scan.party),
+            risk_alerts::score.eq(risk.score),
+            risk_alerts::reasons.eq(reasons),
+            risk_alerts::state.eq("open"),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// A stored risk alert, as regulators read it.
+#[derive(Clone, Debug, Serialize)]
+pub struct RiskAlert {
+    pub id: i64,
+    /// Unix microseconds.
+    pub created_at: i64,
+    pub gtin: String,
+    pub serial: String,
+    pub party: String,
+    pub score: f64,
+    pub reasons: Vec<String>,
+    pub state: String,
+}
+
+/// Open risk alerts, highest score first (regulators only).
+pub fn open_alerts(
+    conn: &mut DbConnection,
+    caller: &Caller,
+    limit: u32,
+) -> Result<Vec<RiskAlert>, ApiError> {
+    if caller.role != Role::Regulator {
+        return Err(ApiError::Forbidden(format!(
+            "party {} is not a regulator: only regulators read the risk alerts",
+            caller.gln
+        )));
+    }
+    type Row = (i64, i64, String, String, String, f64, String, String);
+    let rows: Vec<Row> = risk_alerts::table
+        .filter(risk_alerts::state.eq("open"))
+        .order((risk_alerts::score.desc(), risk_alerts::id))
+        .limit(i64::from(limit.clamp(1, 1000)))
+        .load(conn)?;
+    rows.into_iter()
+        .map(
+            |(id, created_at, gtin, serial, party, score, reasons, state)| {
+                Ok(RiskAlert {
+                    id,
+                    created_at,
+                    gtin,
+                    serial,
+                    party,
+                    score,
+                    reasons: serde_json::from_str(&reasons)
+                        .map_err(|e| ApiError::Internal(format!("risk alert {id}: {e}")))?,
+                    state,
+                })
+            },
+        )
+        .collect()
+}
