@@ -80,6 +80,18 @@ fn scanner_args(dir: &Path, label: &str) -> Vec<String> {
     .to_vec()
 }
 
+/// Runs `pedigree-scan` with `args` (its library, in-process, off the async
+/// workers: it makes blocking requests).
+async fn run_scanner(args: Vec<String>) -> Exit {
+    tokio::task::spawn_blocking(move || {
+        let cli = Cli::try_parse_from(&args).expect("the command parses");
+        let plan = Plan::from_cli(cli, &|_| None).expect("a valid plan");
+        pedigree_scan::run::run(plan)
+    })
+    .await
+    .expect("scanner ran")
+}
+
 async fn get_json(url: &str) -> serde_json::Value {
     reqwest::get(url)
         .await
@@ -133,15 +145,23 @@ async fn up_runs_the_whole_network_with_demo_data_and_the_audit_passes() {
             printed.contains(&args[1..].join(" ")),
             "{label}: the command is printed"
         );
-        let exit = tokio::task::spawn_blocking(move || {
-            let cli = Cli::try_parse_from(&args).expect("the printed command parses");
-            let plan = Plan::from_cli(cli, &|_| None).expect("a valid plan");
-            pedigree_scan::run::run(plan)
-        })
-        .await
-        .expect("scanner ran");
-        assert_eq!(exit, expected, "{label}");
+        assert_eq!(run_scanner(args).await, expected, "{label}");
     }
+    // Dispensing through the pharmacy service, after the scanner's own
+    // verification; the pack then no longer passes (once the pharmacy's
+    // outbox has delivered the event).
+    let mut dispense = scanner_args(&dir, "genuine");
+    dispense[3] = "dispense".into();
+    assert_eq!(run_scanner(dispense).await, Exit::Ok, "dispense");
+    let mut refused = false;
+    for _ in 0..300 {
+        if run_scanner(scanner_args(&dir, "genuine")).await == Exit::Refused {
+            refused = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert!(refused, "a dispensed pack must not pass verification");
     let checkpoint = reqwest::get(format!("{base}/checkpoint"))
         .await
         .expect("GET")

@@ -25,7 +25,7 @@ use pedigree_schema::note::NoteVerifier;
 use serde::Serialize;
 use subtle::ConstantTimeEq;
 
-use crate::custody::{self, ApplyError, BatchRow, CaseRow, PackRow, RuleContext};
+use crate::custody::{self, ApplyError, AuthCache, BatchRow, CaseRow, PackRow, RuleContext};
 use crate::db::schema::{
     checkpoints, event_items, item_history, log_entries, parties, party_keys, products,
     shipment_discrepancies, shipments, tree_nodes,
@@ -187,6 +187,7 @@ fn replay(
     findings: &mut Vec<Finding>,
 ) -> Result<u64, AuditError> {
     let mut frontier = Frontier::new();
+    let mut cache = AuthCache::default();
     let mut mismatched_nodes = HashSet::new();
     let mut next: i64 = 0;
     loop {
@@ -216,7 +217,7 @@ fn replay(
                     return Err(AuditError::Scratch("the log has a gap; replay stops".into()));
                 }
                 let leaf = merkle::leaf_hash(&row.6);
-                check_entry(live, row, &leaf, scratch, ctx, findings)?;
+                check_entry(live, row, &leaf, scratch, ctx, &mut cache, findings)?;
                 computed.extend(frontier.push(leaf).map_err(|e| AuditError::Scratch(e.to_string()))?);
                 if let Some(root) = roots.get(&frontier.size()) {
                     if !bool::from(frontier.root().ct_eq(root)) {
@@ -271,6 +272,7 @@ fn check_entry(
     leaf: &[u8; 32],
     scratch: &mut DbConnection,
     ctx: &RuleContext,
+    cache: &mut AuthCache,
     findings: &mut Vec<Finding>,
 ) -> Result<(), AuditError> {
     let (idx, event_id, stored_leaf, kind, actor, time, entry) = row;
@@ -322,7 +324,7 @@ fn check_entry(
         }
     };
     let replayed = scratch.transaction(|c| {
-        let touched = custody::apply(c, *idx, &submission.signed, list.as_ref(), ctx)?;
+        let touched = custody::apply(c, *idx, &submission.signed, list.as_ref(), ctx, cache)?;
         custody::record_history(c, *idx, &touched)?;
         if let Some(items) = &submission.items {
             let rows: Vec<_> = items

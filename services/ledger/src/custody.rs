@@ -91,6 +91,7 @@ pub fn apply(
     signed: &SignedEvent,
     items: Option<&ItemList>,
     ctx: &RuleContext,
+    cache: &mut AuthCache,
 ) -> Result<Vec<String>> {
     let event = &signed.event;
     if let Some(Clock { now, max_event_age }) = ctx.clock {
@@ -114,7 +115,7 @@ pub fn apply(
             );
         }
     }
-    let role = authorise(conn, signed, ctx)?;
+    let role = authorise(conn, signed, ctx, cache)?;
     let e = Effect {
         conn,
         idx,
@@ -136,7 +137,7 @@ pub fn apply(
             "this event needs a list of items",
         ),
     };
-    match &event.body {
+    let touched = match &event.body {
         EventBody::RegisterParty {
             party,
             name,
@@ -173,7 +174,11 @@ pub fn apply(
         EventBody::Recall { gtin, lot, reason } => e.recall(gtin, lot, reason),
         EventBody::LiftRecall { gtin, lot, .. } => e.lift_recall(gtin, lot),
         EventBody::Verify { pack, .. } => Ok(vec![pack_item(pack)]),
+    }?;
+    if is_governance_kind(&event.body) {
+        cache.clear();
     }
+    Ok(touched)
 }
 
 fn purpose_str(purpose: pedigree_schema::event::ShipmentPurpose) -> &'static str {
@@ -204,7 +209,63 @@ fn is_governance_kind(body: &EventBody) -> bool {
 
 /// Is the signer the actor, with a key valid at the event's time, in a role
 /// that may do this? Returns the actor's role.
-fn authorise(conn: &mut DbConnection, signed: &SignedEvent, ctx: &RuleContext) -> Result<Role> {
+/// A stored key: its owner, validity and why it ended.
+type KeyRecord = (String, i64, Option<i64>, Option<String>);
+
+/// What authorisation reads — parties' roles and keys — cached for one
+/// commit group, so a group of events by the same few parties reads each
+/// only once. Only governance events change these tables; [`apply`] clears
+/// the cache after each one it accepts.
+#[derive(Default)]
+pub struct AuthCache {
+    roles: HashMap<String, Option<String>>,
+    keys: HashMap<[u8; 32], Option<KeyRecord>>,
+}
+
+impl AuthCache {
+    fn role(&mut self, conn: &mut DbConnection, gln: &str) -> QueryResult<Option<String>> {
+        if let Some(role) = self.roles.get(gln) {
+            return Ok(role.clone());
+        }
+        let role: Option<String> = parties::table
+            .find(gln)
+            .select(parties::role)
+            .first(conn)
+            .optional()?;
+        self.roles.insert(gln.to_string(), role.clone());
+        Ok(role)
+    }
+
+    fn key(&mut self, conn: &mut DbConnection, key: &PublicKey) -> QueryResult<Option<KeyRecord>> {
+        if let Some(record) = self.keys.get(key.as_bytes()) {
+            return Ok(record.clone());
+        }
+        let record: Option<KeyRecord> = party_keys::table
+            .find(key.as_bytes().to_vec())
+            .select((
+                party_keys::gln,
+                party_keys::valid_from,
+                party_keys::valid_until,
+                party_keys::end_reason,
+            ))
+            .first(conn)
+            .optional()?;
+        self.keys.insert(*key.as_bytes(), record.clone());
+        Ok(record)
+    }
+
+    fn clear(&mut self) {
+        self.roles.clear();
+        self.keys.clear();
+    }
+}
+
+fn authorise(
+    conn: &mut DbConnection,
+    signed: &SignedEvent,
+    ctx: &RuleContext,
+    cache: &mut AuthCache,
+) -> Result<Role> {
     let event = &signed.event;
     let actor = event.actor.as_str();
     let is_governance_signer: bool = signed
@@ -221,12 +282,7 @@ fn authorise(conn: &mut DbConnection, signed: &SignedEvent, ctx: &RuleContext) -
             ),
         );
     }
-    let party: Option<(String, String)> = parties::table
-        .find(actor)
-        .select((parties::gln, parties::role))
-        .first(conn)
-        .optional()?;
-    let Some((_, role)) = party else {
+    let Some(role) = cache.role(conn, actor)? else {
         // Genesis: the governance party registers itself with its own key.
         let registers_itself = matches!(&event.body,
             EventBody::RegisterParty { party, role: Role::Regulator, key, .. }
@@ -239,16 +295,7 @@ fn authorise(conn: &mut DbConnection, signed: &SignedEvent, ctx: &RuleContext) -
             format!("party {actor} is not registered"),
         );
     };
-    let key: Option<(String, i64, Option<i64>, Option<String>)> = party_keys::table
-        .find(signed.signer.as_bytes().to_vec())
-        .select((
-            party_keys::gln,
-            party_keys::valid_from,
-            party_keys::valid_until,
-            party_keys::end_reason,
-        ))
-        .first(conn)
-        .optional()?;
+    let key = cache.key(conn, &signed.signer)?;
     let Some((key_owner, valid_from, valid_until, end_reason)) = key.filter(|k| k.0 == actor)
     else {
         return reject(

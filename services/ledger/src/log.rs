@@ -24,7 +24,7 @@ use pedigree_schema::merkle::{self, inclusion_plan, Frontier, Hash, NodeId};
 use pedigree_schema::note::{NoteSigner, NoteVerifier};
 use pedigree_schema::receipt::Receipt;
 
-use crate::custody::{self, ApplyError, Clock, RuleContext};
+use crate::custody::{self, ApplyError, AuthCache, Clock, RuleContext};
 use crate::db::schema::{checkpoints, event_items, log_entries};
 use crate::db::{write_transaction, DbConnection};
 use crate::rejection::{RejectCode, Rejection};
@@ -245,6 +245,7 @@ impl Appender {
         let previous = self.latest.clone();
         let (outcomes, checkpoint) = write_transaction(&mut self.conn, |conn| {
             let existing = existing_indices(conn, &batch)?;
+            let mut cache = AuthCache::default();
             let mut in_batch: HashMap<EventId, u64> = HashMap::new();
             let mut new_nodes: HashMap<NodeId, Hash> = HashMap::new();
             let mut outcomes: Vec<Result<(u64, EventId, Hash), Rejection>> =
@@ -266,7 +267,7 @@ impl Appender {
                     continue;
                 }
                 let idx = frontier.size();
-                match conn.transaction(|c| append_entry(c, idx, &prepared, &ctx)) {
+                match conn.transaction(|c| append_entry(c, idx, &prepared, &ctx, &mut cache)) {
                     Ok(()) => {
                         let completed = frontier
                             .push(prepared.leaf_hash)
@@ -346,10 +347,11 @@ fn append_entry(
     idx: u64,
     prepared: &Prepared,
     ctx: &RuleContext,
+    cache: &mut AuthCache,
 ) -> Result<(), ApplyError> {
     let idx = idx as i64;
     let items = prepared.items.as_ref().map(|(_, list)| list);
-    let touched = custody::apply(conn, idx, &prepared.signed, items, ctx)?;
+    let touched = custody::apply(conn, idx, &prepared.signed, items, ctx, cache)?;
     let event = &prepared.signed.event;
     diesel::insert_into(log_entries::table)
         .values((
