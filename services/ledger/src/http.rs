@@ -191,11 +191,15 @@ async fn append_events(state: State, body: Json<AppendRequest>) -> Result<HttpRe
         })
         .collect();
     if !accepted.is_empty() {
-        // The events are committed whatever happens here: a scoring failure
-        // is logged, not turned into an error for the batch.
-        if let Err(error) = score_verifies(&state, accepted).await {
-            tracing::warn!(%error, "risk scoring of verify events failed");
-        }
+        // The events are committed: scoring them (and storing any alert)
+        // happens beside the answer, so it never slows appends down; a
+        // scoring failure is logged, not turned into an error for the batch.
+        let state = state.clone();
+        actix_web::rt::spawn(async move {
+            if let Err(error) = score_verifies(&state, accepted).await {
+                tracing::warn!(%error, "risk scoring of verify events failed");
+            }
+        });
     }
     let results: Vec<AppendOutcome> = outcomes
         .into_iter()
@@ -396,10 +400,7 @@ async fn add_cosignature(
 }
 
 async fn log_info(state: State) -> Result<HttpResponse, ApiError> {
-    let size = with_conn(&state, |conn| {
-        Ok(log_entries::table.count().get_result::<i64>(conn)?)
-    })
-    .await?;
+    let size = with_conn(&state, |conn| Ok(crate::log::tree_size(conn)?)).await?;
     Ok(HttpResponse::Ok().json(serde_json::json!({
         "origin": state.origin,
         "verifier_key": state.log_verifier.to_string(),
@@ -414,7 +415,7 @@ async fn tile(state: State, request: HttpRequest) -> Result<HttpResponse, ApiErr
     let path = request.path().trim_start_matches('/').to_string();
     let tile = TileRef::parse(&path).map_err(|e| ApiError::NotFound(format!("{path}: {e}")))?;
     let body = with_conn(&state, move |conn| {
-        let size = log_entries::table.count().get_result::<i64>(conn)? as u64;
+        let size = crate::log::tree_size(conn)?;
         let level = match tile.kind() {
             TileKind::Hashes { level } => level,
             TileKind::Entries => 0,
@@ -467,7 +468,7 @@ struct InclusionQuery {
 async fn inclusion(state: State, query: Query<InclusionQuery>) -> Result<HttpResponse, ApiError> {
     let query = query.into_inner();
     let proof = with_conn(&state, move |conn| {
-        let current = log_entries::table.count().get_result::<i64>(conn)? as u64;
+        let current = crate::log::tree_size(conn)?;
         let size = query.tree_size.unwrap_or(current);
         if size > current {
             return Err(ApiError::bad_request(
@@ -528,7 +529,7 @@ async fn consistency(
 ) -> Result<HttpResponse, ApiError> {
     let ConsistencyQuery { old, new } = query.into_inner();
     let proof = with_conn(&state, move |conn| {
-        let size = log_entries::table.count().get_result::<i64>(conn)? as u64;
+        let size = crate::log::tree_size(conn)?;
         if new > size {
             return Err(ApiError::bad_request(
                 "bad_proof_request",

@@ -173,6 +173,17 @@ pub struct CheckpointRow {
     pub issued_at: i64,
 }
 
+/// The size of the log as of its latest checkpoint: one indexed read,
+/// whatever the log's size (never a count of the entries).
+pub fn tree_size(conn: &mut DbConnection) -> QueryResult<u64> {
+    let size: Option<i64> = checkpoints::table
+        .order(checkpoints::tree_size.desc())
+        .select(checkpoints::tree_size)
+        .first(conn)
+        .optional()?;
+    Ok(size.map_or(0, |s| s as u64))
+}
+
 /// The latest checkpoint's note text, if any.
 pub fn latest_checkpoint_note(conn: &mut DbConnection) -> QueryResult<Option<String>> {
     checkpoints::table
@@ -196,7 +207,10 @@ impl Appender {
             None => None,
         };
         let size = latest.as_ref().map_or(0, |c| c.checkpoint().size());
-        let entries: i64 = log_entries::table.count().get_result(&mut conn)?;
+        let last: Option<i64> = log_entries::table
+            .select(diesel::dsl::max(log_entries::idx))
+            .first(&mut conn)?;
+        let entries = last.map_or(0, |i| i + 1);
         if entries as u64 != size {
             return Err(LogError::Inconsistent(format!(
                 "{entries} log entries are stored but the latest checkpoint covers {size}; run `pedigree audit`"

@@ -195,7 +195,7 @@ fn status_alerts(
 }
 
 fn latest_size(conn: &mut DbConnection) -> Result<u64, ApiError> {
-    Ok(log_entries::table.count().get_result::<i64>(conn)? as u64)
+    Ok(crate::log::tree_size(conn)?)
 }
 
 /// One log entry with the proof that it is in the log, and — for events
