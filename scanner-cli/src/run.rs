@@ -2,6 +2,7 @@
 
 use crate::code::{parse_ais, PackCode};
 use crate::exit::Exit;
+use crate::input::Scan;
 use crate::plan::{Plan, Setup, Sources};
 use crate::sources::{self, Unreadable};
 use crate::verify::{Verification, Verifier};
@@ -119,18 +120,26 @@ fn print_verification(verification: &Verification, json: bool) -> Exit {
     }
 }
 
+/// The codes to work on and a verifier for them, or the exit code of the
+/// first thing that failed (unreadable input 2, no verifier 3).
+fn read_with_verifier<'s>(
+    sources: &Sources,
+    json: bool,
+    setup: &'s Setup,
+) -> Result<(Vec<Result<Scan, Unreadable>>, Verifier<'s>), Exit> {
+    let inputs = sources::read(sources).map_err(|error| print_unreadable(&error, json))?;
+    let verifier = Verifier::new(setup).map_err(|error| {
+        eprintln!("pedigree-scan: {error}");
+        Exit::Unverified
+    })?;
+    Ok((inputs, verifier))
+}
+
 /// `verify`: one verdict per code; the worst decides the exit code.
 fn verify(sources: &Sources, json: bool, offline: bool, setup: &Setup) -> Exit {
-    let inputs = match sources::read(sources) {
-        Ok(inputs) => inputs,
-        Err(error) => return print_unreadable(&error, json),
-    };
-    let verifier = match Verifier::new(setup) {
-        Ok(verifier) => verifier,
-        Err(error) => {
-            eprintln!("pedigree-scan: {error}");
-            return Exit::Unverified;
-        }
+    let (inputs, verifier) = match read_with_verifier(sources, json, setup) {
+        Ok(ready) => ready,
+        Err(exit) => return exit,
     };
     let mut exit = Exit::Ok;
     for input in inputs {
@@ -145,16 +154,9 @@ fn verify(sources: &Sources, json: bool, offline: bool, setup: &Setup) -> Exit {
 
 /// `fetch`: evidence bundles for later offline verification.
 fn fetch(sources: &Sources, json: bool, setup: &Setup) -> Exit {
-    let inputs = match sources::read(sources) {
-        Ok(inputs) => inputs,
-        Err(error) => return print_unreadable(&error, json),
-    };
-    let verifier = match Verifier::new(setup) {
-        Ok(verifier) => verifier,
-        Err(error) => {
-            eprintln!("pedigree-scan: {error}");
-            return Exit::Unverified;
-        }
+    let (inputs, verifier) = match read_with_verifier(sources, json, setup) {
+        Ok(ready) => ready,
+        Err(exit) => return exit,
     };
     let mut exit = Exit::Ok;
     for input in inputs {
