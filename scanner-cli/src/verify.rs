@@ -48,6 +48,21 @@ impl<'s> Verifier<'s> {
             .map(|url| Ledger::new(&self.http, url))
     }
 
+    /// What an assessment needs besides the evidence: the keys to trust,
+    /// the cached checkpoint, this party and today.
+    fn context<'a>(&'a self, trust: &'a Trust<'a>, mode: Mode<'a>) -> Context<'a> {
+        Context {
+            trust,
+            cached: self
+                .store
+                .cached_checkpoint(&self.setup.log_key)
+                .map_err(|e| e.to_string()),
+            party_gln: self.setup.config.party_gln.as_ref(),
+            today: self.today,
+            mode,
+        }
+    }
+
     fn trust(&self) -> Trust<'_> {
         Trust {
             log: &self.setup.log_key,
@@ -130,16 +145,7 @@ impl<'s> Verifier<'s> {
             }),
         };
         let trust = self.trust();
-        let context = Context {
-            trust: &trust,
-            cached: self
-                .store
-                .cached_checkpoint(&self.setup.log_key)
-                .map_err(|e| e.to_string()),
-            party_gln: self.setup.config.party_gln.as_ref(),
-            today: self.today,
-            mode: Mode::Online(&fetch),
-        };
+        let context = self.context(&trust, Mode::Online(&fetch));
         let assessment = assess(code, source, gathered, &context);
         if let Some(checkpoint) = &assessment.cache {
             if let Err(error) = self.store.store_checkpoint(&self.setup.log_key, checkpoint) {
@@ -183,18 +189,12 @@ impl<'s> Verifier<'s> {
             Err(error) => (missing(format!("the stored bundle cannot be used: {error}")), None),
         };
         let trust = self.trust();
-        let context = Context {
-            trust: &trust,
-            cached: self
-                .store
-                .cached_checkpoint(&self.setup.log_key)
-                .map_err(|e| e.to_string()),
-            party_gln: self.setup.config.party_gln.as_ref(),
-            today: self.today,
-            mode: Mode::Offline {
+        let context = self.context(
+            &trust,
+            Mode::Offline {
                 fetched_at: fetched_at.as_deref(),
             },
-        };
+        );
         let report = assess(&code, &scan.source, &gathered, &context).report;
         Verification::Report(Box::new(report))
     }
