@@ -207,6 +207,7 @@ pub fn up(args: UpArgs) -> anyhow::Result<ExitCode> {
                 log_verifier: log_verifier.clone(),
                 witness_interval: Duration::from_secs(2),
                 retry_max: Duration::from_secs(10),
+                tls: Default::default(),
             };
             let routes = match member.role {
                 Role::Manufacturer => pedigree_manufacturer::routes,
@@ -234,6 +235,7 @@ pub fn up(args: UpArgs) -> anyhow::Result<ExitCode> {
                 Some(facts)
             }
         };
+        ensure_dashboard_login(&dir, &members[0])?;
         print_welcome(
             &dir,
             &ledger_url,
@@ -318,6 +320,24 @@ fn operator_token(dir: &Path, file: &str, app: &PartyApp) -> anyhow::Result<Stri
     let token = create_operator_token(app.party().db(), "demo operator")?;
     write_private(&path, &format!("{token}\n"))?;
     Ok(token)
+}
+
+/// Gives the demo regulator a dashboard login on first run: the token goes to
+/// a 0600 file (never to the terminal), the ledger keeps only its hash.
+fn ensure_dashboard_login(dir: &Path, regulator: &Member) -> anyhow::Result<()> {
+    let path = dir.join("dashboard.token");
+    if path.exists() {
+        return Ok(());
+    }
+    let database =
+        pedigree_ledger::open_database(&dir.join("ledger.sqlite").display().to_string(), 1)?;
+    let token = pedigree_ledger::dashboard::auth::create_login(
+        &database,
+        "demo regulator",
+        regulator.gln.as_str(),
+    )?;
+    write_private(&path, &format!("{token}\n"))?;
+    Ok(())
 }
 
 /// Governance registers itself and the three trading partners.
@@ -652,6 +672,10 @@ fn print_welcome(
         );
     }
     println!("  log key       {log_key}");
+    println!(
+        "  dashboard     {ledger}/dashboard   (regulators; login token in {}/dashboard.token)",
+        dir.display()
+    );
     let Some(facts) = facts else {
         println!();
         println!("No demo data (--no-demo). Stop with Ctrl-C.");

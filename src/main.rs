@@ -2,17 +2,21 @@
 //! arguments, build the settings, call the library, choose the exit code.
 
 mod demo;
+mod load;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Context;
+use clap::builder::BoolishValueParser;
 use clap::{Parser, Subcommand};
+use pedigree_ledger::dashboard::auth::create_login;
 use pedigree_ledger::{audit, Application, Settings};
 use pedigree_party::{create_operator_token, Party, PartyApp, PartyConfig};
 use pedigree_schema::event::Role;
 use pedigree_schema::keys::{PublicKey, SecretKey};
 use pedigree_schema::note::{KeyName, NoteSigner, NoteVerifier};
+use pedigree_tls::{CertificateFiles, SelfSigned};
 
 #[derive(Parser)]
 #[command(
@@ -30,7 +34,18 @@ enum Command {
     /// Run the whole network on this machine with demo data (the default).
     Up(demo::UpArgs),
     /// Run the ledger (configured by PEDIGREE_* environment variables; see README).
-    Ledger,
+    Ledger {
+        /// Serve plain HTTP on a non-loopback address (TLS is on by default).
+        #[arg(long, env = "PEDIGREE_INSECURE_HTTP", value_parser = BoolishValueParser::new())]
+        insecure_http: bool,
+        /// Create (or replace) the web dashboard login NAME for the regulator
+        /// --party, print its token once, and exit.
+        #[arg(long, value_name = "NAME", requires = "party")]
+        create_dashboard_login: Option<String>,
+        /// The regulator's GLN, with --create-dashboard-login.
+        #[arg(long, value_name = "GLN", requires = "create_dashboard_login")]
+        party: Option<String>,
+    },
     /// Run a manufacturer's service (config file and PEDIGREE_PARTY_* variables).
     Manufacturer(PartyArgs),
     /// Run a distributor's (wholesaler's) service.
@@ -46,6 +61,19 @@ enum Command {
         /// the log's origin).
         #[arg(long)]
         name: Option<String>,
+    },
+    /// Make a self-signed TLS certificate and its private key (mode 0600) for
+    /// development; clients trust it as their extra CA certificate.
+    TlsCert {
+        /// Host names or IP addresses the certificate is valid for (repeatable).
+        #[arg(long = "host", value_name = "HOST", required = true)]
+        hosts: Vec<String>,
+        /// Where to write the certificate (PEM); never overwritten.
+        #[arg(long, value_name = "FILE")]
+        cert: PathBuf,
+        /// Where to write the private key (PEM, mode 0600); never overwritten.
+        #[arg(long, value_name = "FILE")]
+        key: PathBuf,
     },
     /// Apply the database migrations and exit.
     Migrate {
@@ -77,6 +105,20 @@ enum Command {
         /// Write the signed events as JSON lines (ledger submissions, in time order).
         #[arg(long)]
         out: Option<PathBuf>,
+        /// Submit the events to this running ledger (empty, started with the
+        /// simulation's governance key) at --rate for --seconds: a load generator.
+        #[arg(long, value_name = "URL")]
+        ledger: Option<String>,
+        /// Events per second offered to --ledger.
+        #[arg(long, default_value_t = 5_000.0)]
+        rate: f64,
+        /// How long to offer load to --ledger.
+        #[arg(long, default_value_t = 10.0)]
+        seconds: f64,
+        /// With --ledger: the simulated timeline is fitted into this many hours
+        /// before now (keep it under the ledger's max event age, 72 h).
+        #[arg(long, default_value_t = 48)]
+        window_hours: i64,
     },
     /// Retrain the risk model and rewrite its file; with --eval, also write the report.
     Train {
@@ -99,6 +141,9 @@ struct PartyArgs {
     /// Create an operator token with this name, print it once, and exit.
     #[arg(long, value_name = "NAME")]
     create_token: Option<String>,
+    /// Serve plain HTTP on a non-loopback address (TLS is on by default).
+    #[arg(long, env = "PEDIGREE_INSECURE_HTTP", value_parser = BoolishValueParser::new())]
+    insecure_http: bool,
 }
 
 fn main() -> ExitCode {
@@ -121,8 +166,20 @@ fn main() -> ExitCode {
 fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command.unwrap_or(Command::Up(demo::UpArgs::default())) {
         Command::Up(args) => demo::up(args),
-        Command::Ledger => {
-            let settings = Settings::from_env()?;
+        Command::Ledger {
+            insecure_http,
+            create_dashboard_login,
+            party,
+        } => {
+            let mut settings = Settings::from_env()?;
+            if let (Some(name), Some(party)) = (create_dashboard_login, party) {
+                let database = pedigree_ledger::open_database(&settings.database_url, 1)?;
+                let token = create_login(&database, &name, &party)?;
+                // Printed once, here, and stored only as a hash.
+                println!("{token}");
+                return Ok(ExitCode::SUCCESS);
+            }
+            settings.tls.insecure_http |= insecure_http;
             serve(settings)
         }
         Command::Manufacturer(args) => {
@@ -133,6 +190,20 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Pharmacy(args) => run_party(Role::Pharmacy, args, pedigree_pharmacy::routes),
         Command::Keygen { out, name } => keygen(&out, name.as_deref()),
+        Command::TlsCert { hosts, cert, key } => {
+            let files = CertificateFiles {
+                cert_chain: cert,
+                private_key: key,
+            };
+            SelfSigned::generate(&hosts)?.write_new_files(&files)?;
+            println!(
+                "self-signed certificate for {} written to {} (key: {}, mode 0600)",
+                hosts.join(", "),
+                files.cert_chain.display(),
+                files.private_key.display()
+            );
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Migrate { database_url } => {
             pedigree_ledger::open_database(&database_url, 1)?;
             println!("migrations applied to {}", redact(&database_url));
@@ -146,9 +217,31 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         } => run_audit(&database_url, &log_key, &governance_key, json),
         Command::Simulate {
             seed,
+            packs_per_batch,
+            ledger: Some(ledger),
+            rate,
+            seconds,
+            window_hours,
+            ..
+        } => {
+            let args = load::LoadArgs {
+                ledger,
+                rate,
+                seconds,
+                seed,
+                packs_per_batch,
+                window_hours,
+            };
+            let report = tokio::runtime::Runtime::new()?.block_on(load::run(args))?;
+            print!("{report}");
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Simulate {
+            seed,
             batches,
             packs_per_batch,
             out,
+            ..
         } => {
             let summary = pedigree_risk::evaluate::run_simulate(
                 seed,
@@ -185,7 +278,8 @@ fn run_party(
     args: PartyArgs,
     routes: fn(&mut actix_web::web::ServiceConfig),
 ) -> anyhow::Result<ExitCode> {
-    let config = PartyConfig::load(args.config.as_deref())?;
+    let mut config = PartyConfig::load(args.config.as_deref())?;
+    config.tls.server.insecure_http |= args.insecure_http;
     if config.role != role {
         anyhow::bail!(
             "the config is for a {}, not a {}",

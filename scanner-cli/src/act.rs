@@ -150,7 +150,7 @@ pub fn dispense(setup: &Setup, pharmacy: &Pharmacy, sources: &Sources, json: boo
         let message = format!("the verification says {}", report.headline);
         return not_done("dispense", message, vec![report], json, exit);
     }
-    let http = match Http::new(setup.config.timeout) {
+    let http = match Http::new(setup.config.timeout, &setup.config.extra_roots) {
         Ok(http) => http,
         Err(error) => {
             return not_done(
@@ -173,6 +173,7 @@ pub fn undo_dispense(
     sources: &Sources,
     json: bool,
     timeout: std::time::Duration,
+    extra_roots: &[reqwest::Certificate],
 ) -> Exit {
     let scan = match sources::read_one(sources) {
         Ok(scan) => scan,
@@ -184,7 +185,7 @@ pub fn undo_dispense(
             json,
         );
     }
-    let http = match Http::new(timeout) {
+    let http = match Http::new(timeout, extra_roots) {
         Ok(http) => http,
         Err(error) => {
             return not_done(
@@ -218,7 +219,7 @@ pub fn destroy(
         let message = "the pack could not be verified, so it is not decommissioned".to_string();
         return not_done("destroy", message, vec![report], json, Exit::Unverified);
     }
-    let http = match Http::new(setup.config.timeout) {
+    let http = match Http::new(setup.config.timeout, &setup.config.extra_roots) {
         Ok(http) => http,
         Err(error) => {
             return not_done(
@@ -291,7 +292,7 @@ pub fn return_packs(
                 .to_string();
         return not_done("return", message, reports, json, worst);
     }
-    let http = match Http::new(setup.config.timeout) {
+    let http = match Http::new(setup.config.timeout, &setup.config.extra_roots) {
         Ok(http) => http,
         Err(error) => {
             return not_done("return", error.to_string(), reports, json, Exit::Unverified)

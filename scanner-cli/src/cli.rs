@@ -19,6 +19,7 @@ Configuration (a TOML file; environment variables win over it):
   party_gln        PEDIGREE_SCAN_GLN                the party's GLN (packs held elsewhere are suspect)
   state_dir        PEDIGREE_SCAN_STATE_DIR          cached checkpoint and evidence bundles
   timeout_secs     PEDIGREE_SCAN_TIMEOUT_SECS       per request (default 10)
+  ca_cert          PEDIGREE_SCAN_CA_CERT            CA certificate(s), PEM, for https (also --ca-cert)
 
 Exit codes: 0 OK, 1 suspect or not to be dispensed (or refused by the service),
 2 bad usage or unreadable input, 3 could not reach a service or could not verify.";
@@ -39,6 +40,10 @@ pub struct Cli {
     /// Directory for the cached checkpoint and evidence bundles.
     #[arg(long, global = true, value_name = "DIR")]
     pub state_dir: Option<PathBuf>,
+    /// A CA certificate (PEM) trusted for https beside the public roots:
+    /// a private CA, or a development certificate from `pedigree tls-cert`.
+    #[arg(long, global = true, value_name = "FILE")]
+    pub ca_cert: Option<PathBuf>,
     #[command(subcommand)]
     pub command: Command,
 }

@@ -11,6 +11,7 @@ use pedigree_schema::receipt::ConsistencyProof;
 use pedigree_schema::request_auth::SignedRequest;
 use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 use reqwest::blocking::{Client, RequestBuilder};
+use reqwest::Certificate;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
@@ -71,8 +72,14 @@ pub struct Http {
 }
 
 impl Http {
-    pub fn new(timeout: Duration) -> Result<Self, HttpError> {
-        let client = Client::builder()
+    /// A client trusting the public roots and `extra_roots` for `https`.
+    pub fn new(timeout: Duration, extra_roots: &[Certificate]) -> Result<Self, HttpError> {
+        let client = extra_roots
+            .iter()
+            .fold(Client::builder(), |builder, root| {
+                builder.add_root_certificate(root.clone())
+            })
+            .use_rustls_tls()
             .timeout(timeout)
             .user_agent(concat!("pedigree-scan/", env!("CARGO_PKG_VERSION")))
             .build()

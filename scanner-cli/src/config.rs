@@ -16,6 +16,7 @@
 //! | `party_gln` | `PEDIGREE_SCAN_GLN` | the party's GLN: packs held by another party are suspect |
 //! | `state_dir` | `PEDIGREE_SCAN_STATE_DIR` | cached checkpoint and evidence bundles (also `--state-dir`) |
 //! | `timeout_secs` | `PEDIGREE_SCAN_TIMEOUT_SECS` | per request, default 10 |
+//! | `ca_cert` | `PEDIGREE_SCAN_CA_CERT` | CA certificate(s), PEM, trusted beyond the public roots (also `--ca-cert`) |
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -42,6 +43,7 @@ struct FileConfig {
     party_gln: Option<String>,
     state_dir: Option<PathBuf>,
     timeout_secs: Option<u64>,
+    ca_cert: Option<PathBuf>,
 }
 
 /// A setting that could not be used; the message names where it came from.
@@ -78,6 +80,8 @@ pub struct Config {
     pub party_gln: Option<Gln>,
     pub state_dir: PathBuf,
     pub timeout: Duration,
+    /// CA certificates trusted for `https` beside the public roots (a private PKI).
+    pub extra_roots: Vec<reqwest::Certificate>,
 }
 
 /// What the command line says about the configuration.
@@ -85,6 +89,7 @@ pub struct Config {
 pub struct Overrides {
     pub config: Option<PathBuf>,
     pub state_dir: Option<PathBuf>,
+    pub ca_cert: Option<PathBuf>,
 }
 
 /// Reads the configuration file (the one named, or the default one if it
@@ -311,6 +316,18 @@ fn resolve(
         },
         None => Duration::from_secs(DEFAULT_TIMEOUT_SECS),
     };
+    let ca_cert = match &overrides.ca_cert {
+        Some(path) => Some(Raw {
+            origin: "--ca-cert".into(),
+            value: path.display().to_string(),
+        }),
+        None => pick(
+            "PEDIGREE_SCAN_CA_CERT",
+            "ca_cert",
+            file_path(parsed.ca_cert),
+        ),
+    };
+    let extra_roots = ca_cert.map_or(Ok(Vec::new()), |raw| ca_certificates(&raw))?;
     Ok(Config {
         ledger_url,
         pharmacy,
@@ -321,22 +338,31 @@ fn resolve(
         party_gln,
         state_dir,
         timeout,
+        extra_roots,
     })
 }
 
-/// A service's base URL: `http://host[:port][/prefix]`, without the
-/// trailing slash. This build speaks plain HTTP only.
+/// The CA certificates in a PEM file, read now so that an unusable file is a configuration
+/// error rather than a failed connection.
+fn ca_certificates(raw: &Raw) -> Result<Vec<reqwest::Certificate>, ConfigError> {
+    let pem = std::fs::read(&raw.value)
+        .map_err(|e| raw.invalid(format!("cannot read {}: {e}", raw.value)))?;
+    let certificates = reqwest::Certificate::from_pem_bundle(&pem)
+        .map_err(|e| raw.invalid(format!("{} is not PEM: {e}", raw.value)))?;
+    if certificates.is_empty() {
+        return Err(raw.invalid(format!("{} holds no CERTIFICATE block", raw.value)));
+    }
+    Ok(certificates)
+}
+
+/// A service's base URL: `https://host[:port][/prefix]` (or `http://`),
+/// without the trailing slash.
 fn base_url(raw: &Raw) -> Result<String, ConfigError> {
     let url = reqwest::Url::parse(raw.value.trim())
         .map_err(|e| raw.invalid(format!("{:?} is not a URL: {e}", raw.value)))?;
     match url.scheme() {
-        "http" => {}
-        "https" => {
-            return Err(raw.invalid(
-                "https is not supported by this build of the scanner (no TLS library is linked); use http:// on a trusted network",
-            ))
-        }
-        other => return Err(raw.invalid(format!("scheme {other:?} is not http"))),
+        "http" | "https" => {}
+        other => return Err(raw.invalid(format!("scheme {other:?} is not http or https"))),
     }
     if url.query().is_some() || url.fragment().is_some() {
         return Err(raw.invalid("a base URL has no query or fragment"));
@@ -412,20 +438,63 @@ mod tests {
     }
 
     #[test]
-    fn a_pharmacy_needs_both_url_and_token_and_https_is_refused() {
+    fn a_pharmacy_needs_both_url_and_token() {
         let half = resolve(
             file("pharmacy_url = \"http://pharmacy:7800\"\n"),
             &Overrides::default(),
             &env_of(&[]),
         );
         assert!(half.is_err());
-        let tls = resolve(
+    }
+
+    #[test]
+    fn https_urls_are_taken_and_the_ca_certificate_is_read_at_load() {
+        let config = resolve(
             file("ledger_url = \"https://ledger.example\"\n"),
             &Overrides::default(),
             &env_of(&[]),
         )
-        .expect_err("https");
-        assert!(tls.to_string().contains("https is not supported"), "{tls}");
+        .expect("https");
+        assert_eq!(config.ledger_url.as_deref(), Some("https://ledger.example"));
+        assert!(config.extra_roots.is_empty());
+
+        let dir = tempfile::tempdir().unwrap();
+        let ca = dir.path().join("ca.pem");
+        let files = pedigree_tls::CertificateFiles {
+            cert_chain: ca.clone(),
+            private_key: dir.path().join("key.pem"),
+        };
+        pedigree_tls::SelfSigned::generate(&["ledger.example".into()])
+            .unwrap()
+            .write_new_files(&files)
+            .unwrap();
+        let overrides = Overrides {
+            ca_cert: Some(ca),
+            ..Overrides::default()
+        };
+        let config = resolve(None, &overrides, &env_of(&[])).expect("a CA certificate");
+        assert_eq!(config.extra_roots.len(), 1);
+
+        let not_pem = resolve(
+            None,
+            &Overrides::default(),
+            &env_of(&[("PEDIGREE_SCAN_CA_CERT", files.private_key.to_str().unwrap())]),
+        )
+        .expect_err("a key is no CA certificate");
+        assert!(
+            not_pem.to_string().starts_with("PEDIGREE_SCAN_CA_CERT:"),
+            "{not_pem}"
+        );
+        let missing = resolve(
+            file("ca_cert = \"missing.pem\"\n"),
+            &Overrides::default(),
+            &env_of(&[]),
+        )
+        .expect_err("no such file");
+        assert!(
+            missing.to_string().contains("/etc/pedigree/missing.pem"),
+            "relative to the file: {missing}"
+        );
     }
 
     #[test]

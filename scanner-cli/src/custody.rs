@@ -3,7 +3,10 @@
 //! commissioned active in the manufacturer's hands; a shipment puts it in
 //! transit until a receipt that lists it (or a case holding it); a
 //! decommission takes it out of the supply chain until a reactivation; a
-//! recall of its batch stands until lifted.
+//! recall of its batch — or a recall listing its serial — stands until
+//! lifted. A recall listing serials counts only with a proof that the
+//! pack's serial is among them: a pack of the same batch that is not
+//! listed is not recalled (and the entry does not belong in its evidence).
 //!
 //! The replay also checks that every entry concerns the pack — by its
 //! identity, its batch, or a case proven to hold it — so a service cannot
@@ -57,8 +60,9 @@ pub struct PackState {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub expiry: Option<Expiry>,
     /// `None` when the evidence holds no recall or lift of the batch: the
-    /// ledger does not list batch recalls in a pack's history, so then
-    /// only its status answer tells.
+    /// ledger does not list whole-batch recalls in a pack's history (only
+    /// recalls listing the pack's serial, and their lifts), so then only
+    /// its status answer tells.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub recalled: Option<bool>,
 }
@@ -188,8 +192,11 @@ pub fn replay(pack: &PackId, entries: &[ProvenEntry]) -> Result<PackState, Repla
                     return Err(unrelated());
                 }
             }
-            EventBody::Recall { gtin, lot, .. } => {
-                if !same_batch(gtin, lot) {
+            EventBody::Recall {
+                gtin, lot, serials, ..
+            } => {
+                let lists_pack = proven == Some(pack.serial.as_str());
+                if !same_batch(gtin, lot) || (serials.is_some() && !lists_pack) {
                     return Err(unrelated());
                 }
                 state.recalled = Some(true);
@@ -375,6 +382,7 @@ mod tests {
             gtin: pack().gtin,
             lot: Lot::parse("L1").expect("lot"),
             reason: "contamination".into(),
+            serials: None,
         });
         let state = replay(&pack(), &[commission(2), recall]).expect("replays");
         assert_eq!(state.recalled, Some(true));
@@ -382,11 +390,37 @@ mod tests {
             gtin: pack().gtin,
             lot: Lot::parse("L2").expect("lot"),
             reason: "contamination".into(),
+            serials: None,
         });
         assert!(matches!(
             replay(&pack(), &[commission(2), other_batch]),
             Err(ReplayError::Unrelated { index: 3, .. })
         ));
+    }
+
+    fn selective_recall(proven: &str) -> ProvenEntry {
+        entry(3, 1, &["S0".into(), "S1".into()], Some(proven), |set| {
+            EventBody::Recall {
+                gtin: pack().gtin,
+                lot: Lot::parse("L1").expect("lot"),
+                reason: "tampered packs".into(),
+                serials: Some(set),
+            }
+        })
+    }
+
+    #[test]
+    fn a_recall_listing_serials_counts_only_for_a_listed_pack() {
+        let state = replay(&pack(), &[commission(2), selective_recall("S1")]).expect("replays");
+        assert_eq!(state.recalled, Some(true));
+        // The entry proves another serial of the batch: it does not concern
+        // this pack, which must not show as recalled.
+        assert!(matches!(
+            replay(&pack(), &[commission(2), selective_recall("S0")]),
+            Err(ReplayError::Unrelated { index: 3, .. })
+        ));
+        let state = replay(&pack(), &[commission(2)]).expect("replays");
+        assert_eq!(state.recalled, None);
     }
 
     #[test]

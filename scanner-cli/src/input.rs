@@ -102,8 +102,11 @@ pub fn from_file(path: &Path) -> Result<Vec<Scan>, InputError> {
 /// Every QR code in an image file, each as a [`Scan`] labelled with the
 /// file and, when there are several, the code's number in reading order.
 pub fn from_image(path: &Path) -> Result<Vec<Scan>, InputError> {
-    let image = load_gray(path)?;
-    let codes = decode_codes(&image);
+    let bytes = std::fs::read(path).map_err(|source| InputError::Io {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    let codes = codes_in_image(&bytes, path)?;
     if codes.is_empty() {
         return Err(InputError::NoCode {
             path: path.to_path_buf(),
@@ -131,17 +134,19 @@ pub fn is_image_name(path: &Path) -> bool {
         .is_some_and(|e| ["png", "jpg", "jpeg"].contains(&e.to_ascii_lowercase().as_str()))
 }
 
-fn load_gray(path: &Path) -> Result<GrayImage, InputError> {
+/// The text of every QR code in the PNG or JPEG image `bytes` (read from
+/// `path`, which errors name), in reading order.
+pub fn codes_in_image(bytes: &[u8], path: &Path) -> Result<Vec<String>, InputError> {
+    Ok(decode_codes(&decode_gray(bytes, path)?))
+}
+
+fn decode_gray(bytes: &[u8], path: &Path) -> Result<GrayImage, InputError> {
     let not_an_image = |reason: String| InputError::NotAnImage {
         path: path.to_path_buf(),
         reason,
     };
     let open = || -> Result<ImageReader<_>, InputError> {
-        let reader = ImageReader::open(path).map_err(|source| InputError::Io {
-            path: path.to_path_buf(),
-            source,
-        })?;
-        let reader = reader
+        let reader = ImageReader::new(std::io::Cursor::new(bytes))
             .with_guessed_format()
             .map_err(|e| not_an_image(e.to_string()))?;
         match reader.format() {

@@ -132,6 +132,7 @@ pub enum Plan {
         json: bool,
         pharmacy: Pharmacy,
         timeout: std::time::Duration,
+        extra_roots: Vec<reqwest::Certificate>,
     },
     Destroy {
         sources: Sources,
@@ -156,6 +157,7 @@ impl Plan {
         let overrides = Overrides {
             config: cli.config,
             state_dir: cli.state_dir,
+            ca_cert: cli.ca_cert,
         };
         let load = || config::load(&overrides, env);
         Ok(match cli.command {
@@ -198,6 +200,7 @@ impl Plan {
                         json,
                         pharmacy: config.pharmacy.clone().ok_or(PlanError::NoPharmacy)?,
                         timeout: config.timeout,
+                        extra_roots: config.extra_roots,
                     }
                 } else {
                     let setup = Setup::new(config, true)?;

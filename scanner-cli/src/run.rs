@@ -40,7 +40,8 @@ pub fn run(plan: Plan) -> Exit {
             json,
             pharmacy,
             timeout,
-        } => act::undo_dispense(&pharmacy, &sources, json, timeout),
+            extra_roots,
+        } => act::undo_dispense(&pharmacy, &sources, json, timeout, &extra_roots),
         Plan::Destroy {
             sources,
             reason,

@@ -35,7 +35,7 @@ impl<'s> Verifier<'s> {
     pub fn new(setup: &'s Setup) -> Result<Self, HttpError> {
         Ok(Self {
             setup,
-            http: Http::new(setup.config.timeout)?,
+            http: Http::new(setup.config.timeout, &setup.config.extra_roots)?,
             store: Store::new(&setup.config.state_dir),
             today: Utc::now().date_naive(),
         })

@@ -69,6 +69,7 @@ fn world() -> &'static World {
                 gtin: recalled.gtin.clone(),
                 lot: recalled.lot.clone(),
                 reason: "out-of-specification assay".into(),
+                serials: None,
             },
         )]);
         ledger.accept(&[m.event(

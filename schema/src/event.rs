@@ -423,11 +423,15 @@ pub enum EventBody {
     },
     /// The party that decommissioned a pack undoes it (within 10 days).
     Reactivate { pack: PackId },
-    /// A batch is recalled by its manufacturer or a regulator.
+    /// A batch is recalled by its manufacturer or a regulator: the whole
+    /// batch, or only the serials of the batch that `serials` commits to
+    /// (absent for a whole batch, so batch recalls encode as before).
     Recall {
         gtin: Gtin,
         lot: Lot,
         reason: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        serials: Option<ItemSetRef>,
     },
     /// A recall is lifted (by the party that issued it, or a regulator).
     LiftRecall {
@@ -491,6 +495,10 @@ impl EventBody {
                 Some((ItemKind::Items, contents))
             }
             Self::Receive { received, .. } => Some((ItemKind::Items, received)),
+            Self::Recall {
+                serials: Some(serials),
+                ..
+            } => Some((ItemKind::Serials, serials)),
             _ => None,
         }
     }
@@ -542,9 +550,15 @@ impl Event {
                 location.as_ref().map_or(Ok(()), GeoPoint::validate)
             }
             EventBody::RegisterProduct { name, .. } => check_text("name", name),
-            EventBody::RevokeKey { reason, .. }
-            | EventBody::Recall { reason, .. }
-            | EventBody::LiftRecall { reason, .. } => check_text("reason", reason),
+            EventBody::RevokeKey { reason, .. } | EventBody::LiftRecall { reason, .. } => {
+                check_text("reason", reason)
+            }
+            EventBody::Recall {
+                reason, serials, ..
+            } => {
+                check_text("reason", reason)?;
+                serials.as_ref().map_or(Ok(()), check_nonempty)
+            }
             // A receipt may be empty: nothing of the shipment arrived, and
             // every shipped item is recorded as missing.
             EventBody::Receive { shipment, .. } => check_shipment_id(shipment),

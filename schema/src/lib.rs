@@ -7,6 +7,7 @@
 
 pub mod canonical;
 pub mod checkpoint;
+pub mod epcis;
 pub mod event;
 pub mod gs1;
 pub mod itemset;

@@ -344,6 +344,7 @@ fn samples() -> Vec<Sample> {
                 gtin: gtin(),
                 lot: lot(),
                 reason: "label misprint: wrong strength".into(),
+                serials: None,
             },
         ),
         sample(
@@ -356,6 +357,24 @@ fn samples() -> Vec<Sample> {
                 lot: lot(),
                 reason: "labels corrected".into(),
             },
+        ),
+        with_items(
+            sample(
+                "recall_serials",
+                "regulator",
+                REGULATOR,
+                "2024-03-06T07:00:00Z",
+                EventBody::Recall {
+                    gtin: gtin(),
+                    lot: lot(),
+                    reason: "tampered packs reported".into(),
+                    serials: Some(ItemSetRef::commit(&canonical_item_order(vec![
+                        "SN0002".into(),
+                        "SN0003".into(),
+                    ]))),
+                },
+            ),
+            vec!["SN0002".into(), "SN0003".into()],
         ),
     ]
 }
@@ -726,7 +745,12 @@ fn arb_body() -> impl Strategy<Value = EventBody> {
             .prop_map(|pack| EventBody::Reactivate { pack })
             .boxed(),
         (arb_gtin(), arb_lot(), arb_text())
-            .prop_map(|(gtin, lot, reason)| EventBody::Recall { gtin, lot, reason })
+            .prop_map(|(gtin, lot, reason)| EventBody::Recall {
+                gtin,
+                lot,
+                reason,
+                serials: None,
+            })
             .boxed(),
         (arb_gtin(), arb_lot(), arb_text())
             .prop_map(|(gtin, lot, reason)| EventBody::LiftRecall { gtin, lot, reason })

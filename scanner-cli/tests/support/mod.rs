@@ -23,6 +23,7 @@ use pedigree_schema::gs1::{check_digit, Expiry, Gln, Gs1Data, Gtin, Lot, PackId,
 use pedigree_schema::keys::SecretKey;
 use pedigree_schema::note::{KeyName, NoteSigner, NoteVerifier};
 use pedigree_schema::request_auth::SignedRequest;
+use pedigree_tls::{CertificateFiles, ServerTls};
 use serde_json::Value;
 
 pub const ORIGIN: &str = "pedigree.test/log";
@@ -249,6 +250,12 @@ impl Ledger {
     /// Starts a ledger for `network` and appends its genesis, dated 20 days
     /// ago so that scenarios may backdate events.
     pub fn start(network: &Network) -> Self {
+        Self::start_with_tls(network, None)
+    }
+
+    /// [`Ledger::start`], serving https with `certificate` when one is given
+    /// (this support's own client trusts it).
+    pub fn start_with_tls(network: &Network, certificate: Option<&CertificateFiles>) -> Self {
         let dir = tempfile::tempdir().expect("a temporary directory");
         let mut settings = Settings::new(
             SecretKey::from_seed(&network.log_seed),
@@ -259,6 +266,10 @@ impl Ledger {
         settings.origin = ORIGIN.into();
         settings.pool_size = 2;
         settings.max_event_age = Duration::days(30);
+        if let Some(certificate) = certificate {
+            settings.tls = ServerTls::with_certificate(certificate.clone());
+        }
+        let scheme = settings.tls.scheme();
         let (port_tx, port_rx) = mpsc::channel();
         std::thread::spawn(move || {
             let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -273,12 +284,16 @@ impl Ledger {
             });
         });
         let port = port_rx.recv().expect("the ledger's port");
+        let mut client = reqwest::blocking::Client::builder().no_proxy();
+        if let Some(certificate) = certificate {
+            let pem = std::fs::read(&certificate.cert_chain).expect("the certificate");
+            client = client.add_root_certificate(
+                reqwest::Certificate::from_pem(&pem).expect("a PEM certificate"),
+            );
+        }
         let ledger = Self {
-            url: format!("http://127.0.0.1:{port}"),
-            client: reqwest::blocking::Client::builder()
-                .no_proxy()
-                .build()
-                .expect("a client"),
+            url: format!("{scheme}://127.0.0.1:{port}"),
+            client: client.build().expect("a client"),
             _dir: dir,
         };
         ledger.accept(&network.genesis(ago(20, 0)));

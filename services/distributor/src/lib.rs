@@ -7,7 +7,10 @@
 //! | `GET /v1/shipments/incoming` | open shipments to this party, from the public log ([`incoming`]) |
 //! | `POST /v1/shipments` | `{shipment_id, to, scanned}` → `ship` (a sale) of whole cases and loose packs |
 //! | `POST /v1/cases/{sscc}/open` | `disaggregate`: the case's contents become loose, to split it |
+//! | `POST /v1/returns` | `{shipment_id, to, scanned}` → `ship` with purpose `return` (recalled stock too) |
 //! | `POST /v1/returns/accept` | `{shipment_id, from, scanned}` → every returned pack verified, then `receive` |
+//! | `POST /v1/quarantine` | `{code}` → `decommission` as `locked`: a (recalled) pack set aside |
+//! | `GET /openapi.json` | this service's OpenAPI document (`openapi.json`, no token) |
 //!
 //! Every route needs an operator token (`pedigree_party::Operator`).
 //! Operations answer `202 Accepted` with their outbox items (see
@@ -18,6 +21,7 @@ pub mod incoming;
 
 use actix_web::web::{self, Data, Json};
 use actix_web::HttpResponse;
+use pedigree_openapi::Routes;
 use pedigree_party::{Operator, Party};
 
 use crate::incoming::Follower;
@@ -26,13 +30,23 @@ use pedigree_party::trade::{self as handlers, submit, ReceiptRequest, ServiceErr
 
 /// The distributor's routes.
 pub fn routes(cfg: &mut web::ServiceConfig) {
+    register(&mut Routes::new(cfg));
+}
+
+/// The distributor's routes, through the recorder its OpenAPI test lists
+/// (`tests/openapi.rs`); the document is `openapi.json` beside `Cargo.toml`.
+pub fn register(routes: &mut Routes<'_>) {
     // One follower per worker: see `incoming` for why and what it costs.
-    cfg.app_data(Data::new(Follower::default()))
-        .route("/v1/receipts", web::post().to(handlers::receive))
-        .route("/v1/shipments/incoming", web::get().to(incoming::list))
-        .route("/v1/shipments", web::post().to(handlers::ship))
-        .route("/v1/cases/{sscc}/open", web::post().to(handlers::open_case))
-        .route("/v1/returns/accept", web::post().to(accept_return));
+    routes
+        .app_data(Data::new(Follower::default()))
+        .openapi(include_str!("../openapi.json"))
+        .post("/v1/receipts", handlers::receive)
+        .get("/v1/shipments/incoming", incoming::list)
+        .post("/v1/shipments", handlers::ship)
+        .post("/v1/cases/{sscc}/open", handlers::open_case)
+        .post("/v1/returns", handlers::ship_return)
+        .post("/v1/returns/accept", accept_return)
+        .post("/v1/quarantine", handlers::quarantine);
 }
 
 /// `POST /v1/returns/accept`: a saleable return arrives as a shipment with

@@ -272,7 +272,12 @@ async fn a_return_is_verified_before_it_is_received(backend: Backend) {
         m.event(if lift {
             EventBody::LiftRecall { gtin, lot, reason }
         } else {
-            EventBody::Recall { gtin, lot, reason }
+            EventBody::Recall {
+                gtin,
+                lot,
+                reason,
+                serials: None,
+            }
         })
     };
     world.ledger.accept(&[recall(false)]).await;

@@ -501,6 +501,20 @@ fn compare_state(
         |r| Some(r.last_idx),
     )?;
     compare(
+        "pack_recalls",
+        live,
+        scratch,
+        findings,
+        |c| {
+            use crate::db::schema::pack_recalls::dsl::*;
+            pack_recalls
+                .order((gtin, serial))
+                .select((gtin, serial, lot, recalled_by, recall_idx))
+                .load::<(String, String, String, String, i64)>(c)
+        },
+        |r| Some(r.4),
+    )?;
+    compare(
         "cases",
         live,
         scratch,

@@ -22,8 +22,8 @@ use pedigree_schema::keys::PublicKey;
 use subtle::ConstantTimeEq;
 
 use crate::db::schema::{
-    batches, cases, item_history, packs, parties, party_keys, products, shipment_discrepancies,
-    shipments,
+    batches, cases, item_history, pack_recalls, packs, parties, party_keys, products,
+    shipment_discrepancies, shipments,
 };
 use crate::db::DbConnection;
 use crate::rejection::{RejectCode, Rejection};
@@ -171,7 +171,15 @@ pub fn apply(
         EventBody::Receive { shipment, from, .. } => e.receive(shipment, from, things()?),
         EventBody::Decommission { pack, reason } => e.decommission(pack, *reason),
         EventBody::Reactivate { pack } => e.reactivate(pack),
-        EventBody::Recall { gtin, lot, reason } => e.recall(gtin, lot, reason),
+        EventBody::Recall {
+            gtin,
+            lot,
+            reason,
+            serials: listed,
+        } => match listed {
+            None => e.recall(gtin, lot, reason),
+            Some(_) => e.recall_serials(gtin, lot, serials()?),
+        },
         EventBody::LiftRecall { gtin, lot, .. } => e.lift_recall(gtin, lot),
         EventBody::Verify { pack, .. } => Ok(vec![pack_item(pack)]),
     }?;
@@ -179,6 +187,13 @@ pub fn apply(
         cache.clear();
     }
     Ok(touched)
+}
+
+/// Whether [`apply`] may write state for an event of this kind. Verify
+/// events only read: a refused one has nothing to roll back, so the writer
+/// runs them without a savepoint.
+pub fn rules_write_state(body: &EventBody) -> bool {
+    !matches!(body, EventBody::Verify { .. })
 }
 
 fn purpose_str(purpose: pedigree_schema::event::ShipmentPurpose) -> &'static str {
@@ -771,6 +786,10 @@ impl Effect<'_> {
                 format!("batch {} of {} was recalled by {by}", batch.lot, batch.gtin),
             );
         }
+        self.require_unexpired_batch(batch)
+    }
+
+    fn require_unexpired_batch(&self, batch: &BatchRow) -> Result<()> {
         if batch.is_expired_on(self.time.date()) {
             return reject(
                 RejectCode::Expired,
@@ -820,7 +839,8 @@ impl Effect<'_> {
                 last_idx: self.idx,
             })
             .collect();
-        for chunk in rows.chunks(CHUNK / 16) {
+        // As many rows per statement as the bound-parameter limit allows.
+        for chunk in rows.chunks(crate::log::MAX_BOUND_PARAMETERS / 13) {
             on_backend!(self.conn, |c| diesel::insert_into(packs::table)
                 .values(chunk)
                 .execute(c))?;
@@ -936,18 +956,39 @@ impl Effect<'_> {
         Ok(())
     }
 
-    /// Refuses moving packs of recalled or expired batches.
-    fn check_batches_usable<'p>(&mut self, packs: impl Iterator<Item = &'p PackRow>) -> Result<()> {
-        let batches: BTreeSet<(String, String)> =
-            packs.map(|p| (p.gtin.clone(), p.lot.clone())).collect();
+    /// The batch of stored packs.
+    fn batch_of(&mut self, gtin: &str, lot: &str) -> Result<BatchRow> {
+        load_batch(self.conn, gtin, lot)?.ok_or_else(|| {
+            Rejection::new(
+                RejectCode::BatchUnknown,
+                format!("batch {lot} of {gtin} is not registered"),
+            )
+            .into()
+        })
+    }
+
+    /// Refuses moving expired packs, and recalled ones unless `recall_return`: a
+    /// recalled pack may only travel back up the chain (a return shipment).
+    fn check_packs_usable(&mut self, packs: &[&PackRow], recall_return: bool) -> Result<()> {
+        let batches: BTreeSet<(&str, &str)> = packs
+            .iter()
+            .map(|p| (p.gtin.as_str(), p.lot.as_str()))
+            .collect();
         for (gtin, lot) in batches {
-            let batch = load_batch(self.conn, &gtin, &lot)?.ok_or_else(|| {
-                Rejection::new(
-                    RejectCode::BatchUnknown,
-                    format!("batch {lot} of {gtin} is not registered"),
-                )
-            })?;
-            self.require_usable_batch(&batch)?;
+            let batch = self.batch_of(gtin, lot)?;
+            if recall_return {
+                self.require_unexpired_batch(&batch)?;
+            } else {
+                self.require_usable_batch(&batch)?;
+            }
+        }
+        if !recall_return {
+            if let Some((pack, by)) = recalled_packs(self.conn, packs)?.into_iter().next() {
+                return reject(
+                    RejectCode::Recalled,
+                    format!("pack {pack} was recalled by {by}"),
+                );
+            }
         }
         Ok(())
     }
@@ -1130,7 +1171,8 @@ impl Effect<'_> {
             );
         }
         let c = self.load_loose_items(items)?;
-        self.check_batches_usable(c.packs.iter().chain(&c.nested_packs))?;
+        let moving: Vec<&PackRow> = c.packs.iter().chain(&c.nested_packs).collect();
+        self.check_packs_usable(&moving, purpose == "return")?;
         diesel::insert_into(shipments::table)
             .values((
                 shipments::sender.eq(self.actor),
@@ -1254,21 +1296,19 @@ impl Effect<'_> {
     fn decommission(mut self, pack: &PackId, reason: DecommissionReason) -> Result<Vec<String>> {
         let row = self.require_pack(pack)?;
         self.check_pack_is_loose(&row, pack)?;
-        let batch = load_batch(self.conn, &row.gtin, &row.lot)?.ok_or_else(|| {
-            Rejection::new(
-                RejectCode::BatchUnknown,
-                format!("batch {} of {} is not registered", row.lot, row.gtin),
-            )
-        })?;
-        // Expired or recalled stock may still be destroyed, locked or
-        // reported stolen — just not supplied, exported or sampled.
-        if matches!(
+        // Expired or recalled stock may still be destroyed, locked (set
+        // aside, e.g. awaiting a recall's collection) or reported stolen —
+        // just not supplied, exported or sampled.
+        let supplied = matches!(
             reason,
             DecommissionReason::Dispensed
                 | DecommissionReason::Exported
                 | DecommissionReason::Sample
-        ) {
-            self.require_usable_batch(&batch)?;
+        );
+        if supplied {
+            self.check_packs_usable(&[&row], false)?;
+        } else {
+            self.batch_of(&row.gtin, &row.lot)?;
         }
         diesel::update(packs::table.find((row.gtin.as_str(), row.serial.as_str())))
             .set((
@@ -1320,13 +1360,7 @@ impl Effect<'_> {
                 ),
             );
         }
-        let batch = load_batch(self.conn, &row.gtin, &row.lot)?.ok_or_else(|| {
-            Rejection::new(
-                RejectCode::BatchUnknown,
-                format!("batch {} of {} is not registered", row.lot, row.gtin),
-            )
-        })?;
-        self.require_usable_batch(&batch)?;
+        self.check_packs_usable(&[&row], false)?;
         diesel::update(packs::table.find((row.gtin.as_str(), row.serial.as_str())))
             .set((
                 packs::status.eq(status::ACTIVE),
@@ -1339,17 +1373,24 @@ impl Effect<'_> {
         Ok(vec![pack_item(pack)])
     }
 
-    fn recall(mut self, gtin: &Gtin, lot: &Lot, reason: &str) -> Result<Vec<String>> {
+    /// The batch a recall names: the product's owner or a regulator
+    /// recalls, and not a batch already recalled as a whole.
+    fn require_recallable_batch(&mut self, gtin: &Gtin, lot: &Lot) -> Result<BatchRow> {
         if self.role == Role::Manufacturer {
             self.require_owner(gtin)?;
         }
         let batch = self.require_batch(gtin, lot)?;
-        if let Some(by) = batch.recalled_by {
+        if let Some(by) = &batch.recalled_by {
             return reject(
                 RejectCode::AlreadyRecalled,
                 format!("batch {lot} of {gtin} is already recalled by {by}"),
             );
         }
+        Ok(batch)
+    }
+
+    fn recall(mut self, gtin: &Gtin, lot: &Lot, reason: &str) -> Result<Vec<String>> {
+        self.require_recallable_batch(gtin, lot)?;
         diesel::update(batches::table.find((gtin.as_str(), lot.as_str())))
             .set((
                 batches::recalled_by.eq(self.actor),
@@ -1360,29 +1401,165 @@ impl Effect<'_> {
         Ok(Vec::new())
     }
 
+    /// Recalls only the listed serials of a batch: each must be a pack of
+    /// that batch not already under a recall. The packs' histories get the
+    /// entry, so their provenance (and the scanner) show the recall.
+    fn recall_serials(mut self, gtin: &Gtin, lot: &Lot, serials: &[Serial]) -> Result<Vec<String>> {
+        self.require_recallable_batch(gtin, lot)?;
+        let ids: Vec<PackId> = serials
+            .iter()
+            .map(|serial| PackId {
+                gtin: gtin.clone(),
+                serial: serial.clone(),
+            })
+            .collect();
+        let id_refs: Vec<&PackId> = ids.iter().collect();
+        let mut found = load_packs(self.conn, &id_refs)?;
+        let mut rows = Vec::with_capacity(ids.len());
+        for id in &ids {
+            let Some(row) = found.remove(&(id.gtin.to_string(), id.serial.to_string())) else {
+                return reject(
+                    RejectCode::SerialUnknown,
+                    format!("pack {id} is not commissioned"),
+                );
+            };
+            if row.lot != lot.as_str() {
+                return reject(
+                    RejectCode::BatchMismatch,
+                    format!("pack {id} belongs to batch {}, not {lot}", row.lot),
+                );
+            }
+            rows.push(row);
+        }
+        let row_refs: Vec<&PackRow> = rows.iter().collect();
+        if let Some((pack, by)) = recalled_packs(self.conn, &row_refs)?.into_iter().next() {
+            return reject(
+                RejectCode::AlreadyRecalled,
+                format!("pack {pack} is already recalled by {by}"),
+            );
+        }
+        let values: Vec<_> = rows
+            .iter()
+            .map(|row| {
+                (
+                    pack_recalls::gtin.eq(&row.gtin),
+                    pack_recalls::serial.eq(&row.serial),
+                    pack_recalls::lot.eq(&row.lot),
+                    pack_recalls::recalled_by.eq(self.actor),
+                    pack_recalls::recall_idx.eq(self.idx),
+                )
+            })
+            .collect();
+        for chunk in values.chunks(CHUNK / 5) {
+            on_backend!(self.conn, |c| diesel::insert_into(pack_recalls::table)
+                .values(chunk)
+                .execute(c))?;
+        }
+        Ok(ids.iter().map(pack_item).collect())
+    }
+
+    /// Lifts the batch's recalls: a regulator lifts them all, anyone else
+    /// those it issued. Packs whose selective recall is lifted get the
+    /// entry in their histories.
     fn lift_recall(mut self, gtin: &Gtin, lot: &Lot) -> Result<Vec<String>> {
         let batch = self.require_batch(gtin, lot)?;
-        let Some(by) = batch.recalled_by else {
+        let selective: Vec<(String, String)> = pack_recalls::table
+            .filter(pack_recalls::gtin.eq(gtin.as_str()))
+            .filter(pack_recalls::lot.eq(lot.as_str()))
+            .select((pack_recalls::serial, pack_recalls::recalled_by))
+            .load(self.conn)?;
+        let Some(first_by) = batch
+            .recalled_by
+            .clone()
+            .or_else(|| selective.first().map(|(_, by)| by.clone()))
+        else {
             return reject(
                 RejectCode::NotRecalled,
                 format!("batch {lot} of {gtin} is not recalled"),
             );
         };
-        if self.role != Role::Regulator && by != self.actor {
+        let lifts = |by: &str| self.role == Role::Regulator || by == self.actor;
+        let lift_batch = batch.recalled_by.as_deref().is_some_and(lifts);
+        let lifted: Vec<&str> = selective
+            .iter()
+            .filter(|(_, by)| lifts(by))
+            .map(|(serial, _)| serial.as_str())
+            .collect();
+        if !lift_batch && lifted.is_empty() {
             return reject(
                 RejectCode::RoleNotAllowed,
-                format!("only {by}, who recalled batch {lot}, or a regulator may lift the recall"),
+                format!(
+                    "only {first_by}, who recalled batch {lot}, or a regulator may lift the recall"
+                ),
             );
         }
-        diesel::update(batches::table.find((gtin.as_str(), lot.as_str())))
-            .set((
-                batches::recalled_by.eq(None::<String>),
-                batches::recall_reason.eq(None::<String>),
-                batches::recall_idx.eq(None::<i64>),
-            ))
+        if lift_batch {
+            diesel::update(batches::table.find((gtin.as_str(), lot.as_str())))
+                .set((
+                    batches::recalled_by.eq(None::<String>),
+                    batches::recall_reason.eq(None::<String>),
+                    batches::recall_idx.eq(None::<i64>),
+                ))
+                .execute(self.conn)?;
+        }
+        for chunk in lifted.chunks(CHUNK) {
+            diesel::delete(
+                pack_recalls::table
+                    .filter(pack_recalls::gtin.eq(gtin.as_str()))
+                    .filter(pack_recalls::serial.eq_any(chunk)),
+            )
             .execute(self.conn)?;
-        Ok(Vec::new())
+        }
+        Ok(lifted
+            .iter()
+            .map(|serial| format!("(01){gtin}(21){serial}"))
+            .collect())
     }
+}
+
+/// Who recalled this pack by a selective recall still in force, if anyone
+/// (a recall of its whole batch is on [`BatchRow::recalled_by`]).
+pub fn pack_recalled_by(
+    conn: &mut DbConnection,
+    gtin: &str,
+    serial: &str,
+) -> QueryResult<Option<String>> {
+    pack_recalls::table
+        .find((gtin, serial))
+        .select(pack_recalls::recalled_by)
+        .first(conn)
+        .optional()
+}
+
+/// Which of `packs` are under a selective recall, with who recalled each,
+/// in bracketed element-string form.
+pub fn recalled_packs(
+    conn: &mut DbConnection,
+    packs: &[&PackRow],
+) -> QueryResult<Vec<(String, String)>> {
+    let mut by_gtin: HashMap<&str, Vec<&str>> = HashMap::new();
+    for row in packs {
+        by_gtin
+            .entry(row.gtin.as_str())
+            .or_default()
+            .push(row.serial.as_str());
+    }
+    let mut found = Vec::new();
+    for (gtin, serials) in by_gtin {
+        for chunk in serials.chunks(CHUNK) {
+            let rows: Vec<(String, String)> = pack_recalls::table
+                .filter(pack_recalls::gtin.eq(gtin))
+                .filter(pack_recalls::serial.eq_any(chunk))
+                .select((pack_recalls::serial, pack_recalls::recalled_by))
+                .load(conn)?;
+            found.extend(
+                rows.into_iter()
+                    .map(|(serial, by)| (format!("(01){gtin}(21){serial}"), by)),
+            );
+        }
+    }
+    found.sort();
+    Ok(found)
 }
 
 /// The items whose provenance includes a movement: the listed items and

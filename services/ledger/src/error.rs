@@ -25,6 +25,12 @@ pub enum ApiError {
     Forbidden(String),
     #[error("{0}")]
     NotFound(String),
+    /// The request contradicts the current state (e.g. an alert's triage).
+    #[error("{message}")]
+    Conflict { code: &'static str, message: String },
+    /// Well-formed, but its content is refused (e.g. a missing note).
+    #[error("{message}")]
+    Unprocessable { code: &'static str, message: String },
     #[error("request body exceeds {limit} bytes")]
     PayloadTooLarge { limit: usize },
     /// Temporarily unable to serve (pool exhausted, writer busy).
@@ -56,9 +62,27 @@ impl ApiError {
         }
     }
 
-    fn code(&self) -> &str {
+    pub fn conflict(code: &'static str, message: impl Into<String>) -> Self {
+        Self::Conflict {
+            code,
+            message: message.into(),
+        }
+    }
+
+    pub fn unprocessable(code: &'static str, message: impl Into<String>) -> Self {
+        Self::Unprocessable {
+            code,
+            message: message.into(),
+        }
+    }
+
+    /// The machine-readable code of the JSON body.
+    pub fn code(&self) -> &str {
         match self {
-            Self::BadRequest { code, .. } | Self::Unauthorized { code, .. } => code,
+            Self::BadRequest { code, .. }
+            | Self::Unauthorized { code, .. }
+            | Self::Conflict { code, .. }
+            | Self::Unprocessable { code, .. } => code,
             Self::Forbidden(_) => "forbidden",
             Self::NotFound(_) => "not_found",
             Self::PayloadTooLarge { .. } => "payload_too_large",
@@ -75,6 +99,8 @@ impl ResponseError for ApiError {
             Self::Unauthorized { .. } => StatusCode::UNAUTHORIZED,
             Self::Forbidden(_) => StatusCode::FORBIDDEN,
             Self::NotFound(_) => StatusCode::NOT_FOUND,
+            Self::Conflict { .. } => StatusCode::CONFLICT,
+            Self::Unprocessable { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             Self::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,

@@ -14,12 +14,18 @@
 //! | `GET /v1/proofs/consistency` | anyone | `?old=&new=` |
 //! | `GET /v1/packs/{gtin}/{serial}` | anyone | verification status (`?lot=&expiry=`) |
 //! | `GET /v1/scan?code=` | anyone | the same from a scanned payload |
-//! | `GET /v1/packs/{gtin}/{serial}/provenance` | chain parties, regulators | custody chain with proofs |
+//! | `GET /v1/packs/{gtin}/{serial}/provenance` | chain parties, regulators | custody chain with proofs (`?format=epcis`: EPCIS 2.0, [`crate::epcis`]) |
+//! | `GET /v1/cases/{sscc}/provenance` | parties to its events, regulators | a case's history with proofs (`?format=epcis` too) |
 //! | `GET /v1/scan/provenance?code=` | chain parties, regulators | the same from a scanned payload |
-//! | `GET /v1/batches/{gtin}/{lot}` | owner, regulators | where a batch's packs are |
+//! | `GET /v1/batches/{gtin}/{lot}` | owner, regulators | where a batch's packs are (`?format=epcis`: its events as EPCIS 2.0) |
+//! | `GET /v1/recalls/{index}` | recaller, owner, regulators | where a recall's packs are ([`crate::recalls`]) |
+//! | `GET /openapi.json` | anyone | this API's OpenAPI document (`services/ledger/openapi.json`) |
 //! | `GET /v1/entries/{index}/items` | parties to it, regulators | an entry's item list |
 //! | `GET /v1/me/events` | the caller | its own events (`?after=&limit=`) |
-//! | `GET /v1/alerts` | regulators | open risk alerts, highest score first (`?limit=`) |
+//! | `GET /v1/alerts` | regulators | the alert queue, filtered and paged ([`crate::alerts::http`]) |
+//! | `GET /v1/alerts/{id}` | regulators | an alert with its triage history |
+//! | `POST /v1/alerts/{id}/triage` | regulators (signed body) | move an alert, add a note |
+//! | `/dashboard/...` | regulators' logins | the web dashboard ([`crate::dashboard`]) |
 //!
 //! A status asked with a signed request, and every accepted `verify` event,
 //! is also scored for counterfeit risk ([`crate::risk`]).
@@ -31,6 +37,7 @@ use actix_web::http::header::ContentType;
 use actix_web::web::{self, Data, Json, Path, Query};
 use actix_web::{HttpRequest, HttpResponse};
 use diesel::prelude::*;
+use pedigree_openapi::Routes;
 use pedigree_schema::checkpoint::{CosignatureVerifier, SignedCheckpoint};
 use pedigree_schema::event::{EventBody, EventId, EventSubmission};
 use pedigree_schema::gs1::{Expiry, Gs1Data, Gtin, Lot, PackId, Serial};
@@ -48,7 +55,7 @@ use crate::error::ApiError;
 use crate::log::{latest_checkpoint_note, prepare};
 use crate::queries::{self, Caller};
 use crate::rejection::{RejectCode, Rejection};
-use crate::risk::{self, RiskEngine, Verification};
+use crate::risk::{RiskEngine, Verification};
 use crate::tree;
 use crate::writer::LogWriter;
 
@@ -64,12 +71,16 @@ pub struct AppState {
     pub governance_key: PublicKey,
     pub request_window_secs: i64,
     pub risk: RiskEngine,
+    /// Bounds the scorings of committed `verify` events running beside the
+    /// answers: a request waits for a permit, so a scoring backlog slows
+    /// clients down instead of piling up tasks and starving the pool.
+    pub scoring: Arc<tokio::sync::Semaphore>,
 }
 
-type State = Data<Arc<AppState>>;
+pub(crate) type State = Data<Arc<AppState>>;
 
 /// Runs `work` with a pooled connection on the blocking pool.
-async fn with_conn<T: Send + 'static>(
+pub(crate) async fn with_conn<T: Send + 'static>(
     state: &State,
     work: impl FnOnce(&mut DbConnection) -> Result<T, ApiError> + Send + 'static,
 ) -> Result<T, ApiError> {
@@ -85,6 +96,16 @@ async fn with_conn<T: Send + 'static>(
 async fn as_caller<T: Send + 'static>(
     state: &State,
     request: &HttpRequest,
+    work: impl FnOnce(&mut DbConnection, &Caller) -> Result<T, ApiError> + Send + 'static,
+) -> Result<T, ApiError> {
+    as_signed_caller(state, request, Vec::new(), work).await
+}
+
+/// Runs `work` for the caller whose signature covers the request and `body`.
+pub(crate) async fn as_signed_caller<T: Send + 'static>(
+    state: &State,
+    request: &HttpRequest,
+    body: Vec<u8>,
     work: impl FnOnce(&mut DbConnection, &Caller) -> Result<T, ApiError> + Send + 'static,
 ) -> Result<T, ApiError> {
     let signed = SignedRequest::from_headers(|name| request.headers().get(name).and_then(|v| v.to_str().ok()))?
@@ -106,7 +127,7 @@ async fn as_caller<T: Send + 'static>(
             &signed,
             &method,
             &path,
-            b"",
+            &body,
             chrono::Utc::now(),
             window,
         )?;
@@ -116,29 +137,35 @@ async fn as_caller<T: Send + 'static>(
 }
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.route("/health", web::get().to(health))
-        .route("/checkpoint", web::get().to(checkpoint))
-        .route("/tile/{tail:.*}", web::get().to(tile))
-        .route("/v1/log", web::get().to(log_info))
-        .route("/v1/events", web::post().to(append_events))
-        .route("/v1/checkpoints/{size}", web::get().to(checkpoint_at))
-        .route(
-            "/v1/checkpoints/{size}/cosignatures",
-            web::post().to(add_cosignature),
-        )
-        .route("/v1/proofs/inclusion", web::get().to(inclusion))
-        .route("/v1/proofs/consistency", web::get().to(consistency))
-        .route("/v1/packs/{gtin}/{serial}", web::get().to(pack_status))
-        .route(
-            "/v1/packs/{gtin}/{serial}/provenance",
-            web::get().to(provenance),
-        )
-        .route("/v1/scan", web::get().to(scan))
-        .route("/v1/scan/provenance", web::get().to(scan_provenance))
-        .route("/v1/batches/{gtin}/{lot}", web::get().to(batch))
-        .route("/v1/entries/{index}/items", web::get().to(entry_items))
-        .route("/v1/me/events", web::get().to(own_events))
-        .route("/v1/alerts", web::get().to(risk_alerts));
+    register(&mut Routes::new(cfg));
+}
+
+/// Every route, through the recorder the OpenAPI test lists (`tests/openapi.rs`); the
+/// document is `openapi.json` beside `Cargo.toml`. The dashboard's HTML pages are left out
+/// of it on purpose.
+pub fn register(routes: &mut Routes<'_>) {
+    routes
+        .openapi(include_str!("../openapi.json"))
+        .get("/health", health)
+        .get("/checkpoint", checkpoint)
+        .get("/tile/{tail:.*}", tile)
+        .get("/v1/log", log_info)
+        .post("/v1/events", append_events)
+        .get("/v1/checkpoints/{size}", checkpoint_at)
+        .post("/v1/checkpoints/{size}/cosignatures", add_cosignature)
+        .get("/v1/proofs/inclusion", inclusion)
+        .get("/v1/proofs/consistency", consistency)
+        .get("/v1/packs/{gtin}/{serial}", pack_status)
+        .get("/v1/packs/{gtin}/{serial}/provenance", provenance)
+        .get("/v1/cases/{sscc}/provenance", crate::epcis::case_provenance)
+        .get("/v1/scan", scan)
+        .get("/v1/scan/provenance", scan_provenance)
+        .get("/v1/batches/{gtin}/{lot}", batch)
+        .get("/v1/recalls/{index}", recall)
+        .get("/v1/entries/{index}/items", entry_items)
+        .get("/v1/me/events", own_events)
+        .configure(crate::alerts::http::register)
+        .html_pages(crate::dashboard::routes);
 }
 
 async fn health() -> HttpResponse {
@@ -192,10 +219,13 @@ async fn append_events(state: State, body: Json<AppendRequest>) -> Result<HttpRe
         .collect();
     if !accepted.is_empty() {
         // The events are committed: scoring them (and storing any alert)
-        // happens beside the answer, so it never slows appends down; a
-        // scoring failure is logged, not turned into an error for the batch.
+        // happens beside the answer, so it does not slow appends down while
+        // it keeps up; a scoring failure is logged, not turned into an error
+        // for the batch. The semaphore is never closed.
+        let permit = state.scoring.clone().acquire_owned().await;
         let state = state.clone();
         actix_web::rt::spawn(async move {
+            let _permit = permit;
             if let Err(error) = score_verifies(&state, accepted).await {
                 tracing::warn!(%error, "risk scoring of verify events failed");
             }
@@ -252,9 +282,9 @@ async fn score_verifies(state: &State, accepted: Vec<(u64, VerifyEvent)>) -> Res
     let today = chrono::Utc::now().date_naive();
     with_conn(state, move |conn| {
         for (idx, v) in accepted {
-            let status =
+            let mut status =
                 queries::pack_status(conn, &v.pack, v.lot.as_ref(), v.expiry.as_ref(), today)?;
-            shared.risk.assess(
+            shared.risk.assess_status(
                 conn,
                 &Verification {
                     pack: &v.pack,
@@ -262,8 +292,10 @@ async fn score_verifies(state: &State, accepted: Vec<(u64, VerifyEvent)>) -> Res
                     time: v.time,
                     before_idx: Some(idx as i64),
                     code_mismatch: code_mismatch(&status),
+                    scanned_lot: v.lot.as_ref().map(Lot::as_str),
                     today,
                 },
+                &mut status,
             )?;
         }
         Ok(())
@@ -617,6 +649,7 @@ async fn status_for(
             time: chrono::Utc::now().timestamp_micros(),
             before_idx: None,
             code_mismatch: code_mismatch(&status),
+            scanned_lot: lot.as_ref().map(Lot::as_str),
             today,
         };
         shared.risk.assess_status(conn, &scan, &mut status)?;
@@ -673,6 +706,9 @@ async fn provenance(
 ) -> Result<HttpResponse, ApiError> {
     let (gtin, serial) = path.into_inner();
     let pack = parse_pack(&gtin, &serial)?;
+    if crate::epcis::requested(&request)? {
+        return crate::epcis::pack_provenance(&state, &request, pack).await;
+    }
     let today = chrono::Utc::now().date_naive();
     let answer = as_caller(&state, &request, move |conn, caller| {
         queries::provenance(conn, caller, &pack, today)
@@ -689,8 +725,40 @@ async fn batch(
     let (gtin, lot) = path.into_inner();
     let gtin = Gtin::parse(&gtin).map_err(invalid("gtin"))?;
     let lot = Lot::parse(&lot).map_err(invalid("lot"))?;
+    if crate::epcis::requested(&request)? {
+        return crate::epcis::batch_events(&state, &request, gtin, lot).await;
+    }
     let answer = as_caller(&state, &request, move |conn, caller| {
         queries::batch_whereabouts(conn, caller, gtin.as_str(), lot.as_str())
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(answer))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RecallQuery {
+    after: Option<String>,
+    limit: Option<u32>,
+}
+
+/// Where the packs of the recall at log entry `index` are ([`crate::recalls`]).
+async fn recall(
+    state: State,
+    request: HttpRequest,
+    index: Path<u64>,
+    query: Query<RecallQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let index = index.into_inner();
+    let RecallQuery { after, limit } = query.into_inner();
+    let answer = as_caller(&state, &request, move |conn, caller| {
+        crate::recalls::whereabouts(
+            conn,
+            caller,
+            index,
+            after.as_deref(),
+            limit.unwrap_or(crate::recalls::DEFAULT_PAGE),
+        )
     })
     .await?;
     Ok(HttpResponse::Ok().json(answer))
@@ -727,24 +795,4 @@ async fn own_events(
     })
     .await?;
     Ok(HttpResponse::Ok().json(serde_json::json!({ "events": events })))
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct AlertsQuery {
-    limit: Option<u32>,
-}
-
-/// The regulators' queue: open risk alerts, highest score first.
-async fn risk_alerts(
-    state: State,
-    request: HttpRequest,
-    query: Query<AlertsQuery>,
-) -> Result<HttpResponse, ApiError> {
-    let limit = query.into_inner().limit.unwrap_or(100);
-    let alerts = as_caller(&state, &request, move |conn, caller| {
-        risk::open_alerts(conn, caller, limit)
-    })
-    .await?;
-    Ok(HttpResponse::Ok().json(serde_json::json!({ "alerts": alerts })))
 }

@@ -21,14 +21,18 @@ macro_rules! on_backend {
     };
 }
 
+pub mod alerts;
 pub mod audit;
 pub mod auth;
 pub mod custody;
+pub mod dashboard;
 pub mod db;
+pub mod epcis;
 pub mod error;
 pub mod http;
 pub mod log;
 pub mod queries;
+pub mod recalls;
 pub mod rejection;
 pub mod risk;
 pub mod settings;
@@ -66,6 +70,9 @@ pub enum StartError {
     Io(#[from] std::io::Error),
     #[error("risk model: {0}")]
     RiskModel(#[from] pedigree_risk::ModelError),
+    /// Its own message says what to configure.
+    #[error(transparent)]
+    Tls(#[from] pedigree_tls::TlsError),
 }
 
 /// Opens (creating and migrating if needed) the ledger database.
@@ -98,6 +105,10 @@ pub fn log_identity(settings: &Settings) -> Result<LogIdentity, StartError> {
     })
 }
 
+/// How long a client may take to send a request head; a slow client (slowloris) is then
+/// answered 408 and dropped. Connections are served concurrently, so it blocks no one meanwhile.
+pub const CLIENT_REQUEST_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
+
 /// A built, bound, not yet running ledger.
 pub struct Application {
     port: u16,
@@ -109,6 +120,10 @@ impl Application {
     /// Opens the database, migrates it, starts the writer and binds the
     /// listener (port 0 picks a free port; see [`Application::port`]).
     pub fn build(settings: Settings) -> Result<Self, StartError> {
+        // Refuse plain HTTP on an open address before touching the database.
+        let tls = settings
+            .tls
+            .rustls_config(settings.listen, settings::TLS_HOW_TO_CONFIGURE)?;
         let database = open_database(&settings.database_url, settings.pool_size)?;
         let identity = log_identity(&settings)?;
         let log_verifier = identity.verifier();
@@ -127,6 +142,10 @@ impl Application {
             governance_key: settings.governance_key,
             request_window_secs: settings.request_window_secs,
             risk: risk::RiskEngine::new(pedigree_risk::Scorer::shipped()?),
+            // Half the pool: reads and appends keep connections while scoring is busy.
+            scoring: Arc::new(tokio::sync::Semaphore::new(
+                (settings.pool_size as usize / 2).max(1),
+            )),
         });
         let listener = TcpListener::bind(settings.listen)?;
         let port = listener.local_addr()?.port();
@@ -146,9 +165,13 @@ impl Application {
                     .configure(http::routes)
                     .default_service(web::to(not_found))
             })
-            .listen(listener)?
-            .run();
-        tracing::info!(port, "ledger listening");
+            .client_request_timeout(CLIENT_REQUEST_TIMEOUT);
+        let server = match tls {
+            Some(tls) => server.listen_rustls_0_23(listener, tls)?,
+            None => server.listen(listener)?,
+        }
+        .run();
+        tracing::info!(port, scheme = settings.tls.scheme(), "ledger listening");
         Ok(Self {
             port,
             server,

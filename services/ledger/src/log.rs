@@ -5,11 +5,12 @@
 //!    lists against their roots, canonical bytes, ids, leaf hashes, and
 //!    strict Ed25519 signatures verified in batches spread over the cores.
 //! 2. [`Appender::append`] (the single writer): in ONE database
-//!    transaction, each event runs the custody rules in its own savepoint (a
-//!    refused event leaves no trace), accepted events become log entries and
-//!    tree nodes, and a new checkpoint, chained to the previous one and
-//!    signed with the log key, covers them. Only after the commit — durable,
-//!    see `db` for the pragmas — are receipts returned.
+//!    transaction, each event runs the custody rules — in its own savepoint
+//!    when its rules may write, so a refused event leaves no trace — then
+//!    the accepted events' log entries, history rows and tree nodes are
+//!    written in multi-row statements, and a new checkpoint, chained to the
+//!    previous one and signed with the log key, covers them. Only after the
+//!    commit — durable, see `db` for the pragmas — are receipts returned.
 //!
 //! The in-memory [`Frontier`] is only replaced after a successful commit, so
 //! a failed transaction leaves memory and database in step.
@@ -25,7 +26,7 @@ use pedigree_schema::note::{NoteSigner, NoteVerifier};
 use pedigree_schema::receipt::Receipt;
 
 use crate::custody::{self, ApplyError, AuthCache, Clock, RuleContext};
-use crate::db::schema::{checkpoints, event_items, log_entries};
+use crate::db::schema::{checkpoints, event_items, item_history, log_entries};
 use crate::db::{write_transaction, DbConnection};
 use crate::rejection::{RejectCode, Rejection};
 use crate::tree::{self, TreeError};
@@ -262,6 +263,7 @@ impl Appender {
             let mut cache = AuthCache::default();
             let mut in_batch: HashMap<EventId, u64> = HashMap::new();
             let mut new_nodes: HashMap<NodeId, Hash> = HashMap::new();
+            let mut accepted: Vec<Accepted> = Vec::with_capacity(batch.len());
             let mut outcomes: Vec<Result<(u64, EventId, Hash), Rejection>> =
                 Vec::with_capacity(batch.len());
             for prepared in batch {
@@ -281,19 +283,33 @@ impl Appender {
                     continue;
                 }
                 let idx = frontier.size();
-                match conn.transaction(|c| append_entry(c, idx, &prepared, &ctx, &mut cache)) {
-                    Ok(()) => {
+                // A refused event must leave no trace: events whose rules may
+                // write run in a savepoint; the others (verifications) write
+                // nothing before they are accepted, so they need none.
+                let applied = if custody::rules_write_state(&prepared.signed.event.body) {
+                    conn.transaction(|c| apply_rules(c, idx, &prepared, &ctx, &mut cache))
+                } else {
+                    apply_rules(conn, idx, &prepared, &ctx, &mut cache)
+                };
+                match applied {
+                    Ok(touched) => {
                         let completed = frontier
                             .push(prepared.leaf_hash)
                             .map_err(|e| LogError::Inconsistent(e.to_string()))?;
                         new_nodes.extend(completed);
                         in_batch.insert(prepared.id, idx);
                         outcomes.push(Ok((idx, prepared.id, prepared.leaf_hash)));
+                        accepted.push(Accepted {
+                            idx: idx as i64,
+                            prepared,
+                            touched,
+                        });
                     }
                     Err(ApplyError::Rejected(rejection)) => outcomes.push(Err(rejection)),
                     Err(ApplyError::Database(e)) => return Err(LogError::Database(e)),
                 }
             }
+            insert_entries(conn, &accepted)?;
             let nodes: Vec<(NodeId, Hash)> = new_nodes.iter().map(|(id, h)| (*id, *h)).collect();
             tree::insert_nodes(conn, &nodes)?;
             let checkpoint = if new_nodes.is_empty() {
@@ -355,48 +371,110 @@ fn existing_indices(
     Ok(found)
 }
 
-/// Runs the custody rules for one event and writes its entry.
-fn append_entry(
+/// An event the rules accepted, with the items whose provenance it joins.
+struct Accepted {
+    idx: i64,
+    prepared: Prepared,
+    touched: Vec<String>,
+}
+
+/// Most bound parameters in one statement: SQLite's limit (PostgreSQL's is
+/// 65 535). Multi-row inserts are chunked to stay under it.
+pub const MAX_BOUND_PARAMETERS: usize = 32_766;
+
+/// Runs the custody rules for one event and stores its item list (the
+/// rules of later events in the group read a shipment's items). Its log
+/// entry and history rows are written with the group's, in
+/// [`insert_entries`].
+fn apply_rules(
     conn: &mut DbConnection,
     idx: u64,
     prepared: &Prepared,
     ctx: &RuleContext,
     cache: &mut AuthCache,
-) -> Result<(), ApplyError> {
+) -> Result<Vec<String>, ApplyError> {
     let idx = idx as i64;
     let items = prepared.items.as_ref().map(|(_, list)| list);
     let touched = custody::apply(conn, idx, &prepared.signed, items, ctx, cache)?;
-    let event = &prepared.signed.event;
-    diesel::insert_into(log_entries::table)
-        .values((
-            log_entries::idx.eq(idx),
-            log_entries::event_id.eq(prepared.id.0.to_vec()),
-            log_entries::leaf_hash.eq(prepared.leaf_hash.to_vec()),
-            log_entries::kind.eq(event.body.kind()),
-            log_entries::actor.eq(event.actor.as_str()),
-            log_entries::event_time.eq(event.time.unix_micros()),
-            log_entries::entry.eq(&prepared.entry),
-        ))
-        .execute(conn)?;
     if let Some((texts, _)) = &prepared.items {
-        for (n, chunk) in texts.chunks(500).enumerate() {
-            let rows: Vec<_> = chunk
-                .iter()
-                .enumerate()
-                .map(|(i, item)| {
-                    (
-                        event_items::entry_idx.eq(idx),
-                        event_items::position.eq((n * 500 + i) as i32),
-                        event_items::item.eq(item),
-                    )
-                })
-                .collect();
+        let rows: Vec<_> = texts
+            .iter()
+            .enumerate()
+            .map(|(position, item)| {
+                (
+                    event_items::entry_idx.eq(idx),
+                    event_items::position.eq(position as i32),
+                    event_items::item.eq(item),
+                )
+            })
+            .collect();
+        for chunk in rows.chunks(MAX_BOUND_PARAMETERS / 3) {
             on_backend!(conn, |c| diesel::insert_into(event_items::table)
-                .values(&rows)
+                .values(chunk)
                 .execute(c))?;
         }
     }
-    custody::record_history(conn, idx, &touched)?;
+    Ok(touched)
+}
+
+/// A row of `log_entries`, borrowed from its prepared event.
+#[derive(Insertable)]
+#[diesel(table_name = log_entries)]
+struct EntryRow<'a> {
+    idx: i64,
+    event_id: &'a [u8],
+    leaf_hash: &'a [u8],
+    kind: &'a str,
+    actor: &'a str,
+    event_time: i64,
+    entry: &'a [u8],
+}
+
+/// A row of `item_history`.
+#[derive(Insertable)]
+#[diesel(table_name = item_history)]
+struct HistoryRow<'a> {
+    item: &'a str,
+    entry_idx: i64,
+}
+
+/// Writes the accepted events' log entries and history rows in multi-row
+/// statements: a few statements per group instead of two per event.
+fn insert_entries(conn: &mut DbConnection, accepted: &[Accepted]) -> QueryResult<()> {
+    let entries: Vec<EntryRow<'_>> = accepted
+        .iter()
+        .map(|a| {
+            let event = &a.prepared.signed.event;
+            EntryRow {
+                idx: a.idx,
+                event_id: &a.prepared.id.0,
+                leaf_hash: &a.prepared.leaf_hash,
+                kind: event.body.kind(),
+                actor: event.actor.as_str(),
+                event_time: event.time.unix_micros(),
+                entry: &a.prepared.entry,
+            }
+        })
+        .collect();
+    for chunk in entries.chunks(MAX_BOUND_PARAMETERS / 7) {
+        on_backend!(conn, |c| diesel::insert_into(log_entries::table)
+            .values(chunk)
+            .execute(c))?;
+    }
+    let history: Vec<HistoryRow<'_>> = accepted
+        .iter()
+        .flat_map(|a| {
+            a.touched.iter().map(|item| HistoryRow {
+                item,
+                entry_idx: a.idx,
+            })
+        })
+        .collect();
+    for chunk in history.chunks(MAX_BOUND_PARAMETERS / 2) {
+        on_backend!(conn, |c| diesel::insert_into(item_history::table)
+            .values(chunk)
+            .execute(c))?;
+    }
     Ok(())
 }
 

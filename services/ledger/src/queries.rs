@@ -16,7 +16,7 @@ use serde::Serialize;
 
 use crate::custody::{self, pack_item, status, BatchRow, PackRow};
 use crate::db::schema::{
-    checkpoints, event_items, item_history, log_entries, packs, parties, products,
+    checkpoints, event_items, item_history, log_entries, pack_recalls, packs, parties, products,
 };
 use crate::db::DbConnection;
 use crate::error::ApiError;
@@ -122,25 +122,35 @@ pub fn pack_status(
         return Ok(answer);
     };
     let batch = custody::load_batch(conn, &row.gtin, &row.lot)?;
+    let pack_recall = custody::pack_recalled_by(conn, &row.gtin, &row.serial)?;
     answer.status = row.status.clone();
     answer.decommission_reason = row.decommission_reason.clone();
     answer.lot = Some(row.lot.clone());
     if let Some(batch) = &batch {
         answer.expiry = Some(batch.expiry.clone());
-        answer.recalled = batch.recalled_by.is_some();
+        answer.recalled = batch.recalled_by.is_some() || pack_recall.is_some();
         answer.expired = batch.is_expired_on(today);
     }
-    answer.alerts = status_alerts(pack, &row, batch.as_ref(), lot, expiry, answer.expired);
+    answer.alerts = status_alerts(
+        pack,
+        &row,
+        batch.as_ref(),
+        pack_recall.as_deref(),
+        (lot, expiry),
+        answer.expired,
+    );
     answer.ok_to_supply = answer.alerts.is_empty() && row.status == status::ACTIVE;
     Ok(answer)
 }
 
+/// `pack_recall`: who recalled the pack itself (a recall listing serials);
+/// `scanned`: the lot and expiry the code carries.
 fn status_alerts(
     pack: &PackId,
     row: &PackRow,
     batch: Option<&BatchRow>,
-    lot: Option<&Lot>,
-    expiry: Option<&Expiry>,
+    pack_recall: Option<&str>,
+    (lot, expiry): (Option<&Lot>, Option<&Expiry>),
     expired: bool,
 ) -> Vec<Alert> {
     let mut alerts = Vec::new();
@@ -183,6 +193,11 @@ fn status_alerts(
         alerts.push(alert(
             RejectCode::Recalled,
             format!("batch {} is recalled by {by}", row.lot),
+        ));
+    } else if let Some(by) = pack_recall {
+        alerts.push(alert(
+            RejectCode::Recalled,
+            format!("pack {pack} of batch {} is recalled by {by}", row.lot),
         ));
     }
     if expired {
@@ -309,7 +324,7 @@ pub fn provenance(
 }
 
 /// Whether `gln` is the actor or the counterparty of an event.
-fn involves(body: &EventBody, actor: &str, gln: &str) -> bool {
+pub(crate) fn involves(body: &EventBody, actor: &str, gln: &str) -> bool {
     actor == gln
         || match body {
             EventBody::Ship { to, .. } => to.as_str() == gln,
@@ -380,6 +395,9 @@ pub struct BatchWhereabouts {
     pub manufactured: String,
     pub recalled_by: Option<String>,
     pub recall_reason: Option<String>,
+    /// Log entries of the recalls in force (of the whole batch, or of some
+    /// of its serials): see `GET /v1/recalls/{index}`.
+    pub recalls: Vec<u64>,
     pub packs: u64,
     /// Pack counts by status.
     pub by_status: BTreeMap<String, u64>,
@@ -415,6 +433,14 @@ pub fn batch_whereabouts(
         .group_by((packs::custodian, packs::status))
         .select((packs::custodian, packs::status, diesel::dsl::count_star()))
         .load(conn)?;
+    let mut recalls: Vec<i64> = pack_recalls::table
+        .filter(pack_recalls::gtin.eq(gtin))
+        .filter(pack_recalls::lot.eq(lot))
+        .select(pack_recalls::recall_idx)
+        .distinct()
+        .load(conn)?;
+    recalls.extend(batch.recall_idx);
+    recalls.sort_unstable();
     let mut whereabouts = BatchWhereabouts {
         gtin: batch.gtin,
         lot: batch.lot,
@@ -422,6 +448,7 @@ pub fn batch_whereabouts(
         manufactured: batch.manufactured,
         recalled_by: batch.recalled_by,
         recall_reason: batch.recall_reason,
+        recalls: recalls.into_iter().map(|idx| idx as u64).collect(),
         packs: 0,
         by_status: BTreeMap::new(),
         by_custodian: BTreeMap::new(),

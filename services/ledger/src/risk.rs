@@ -5,8 +5,8 @@
 //! with a signed request, or appends a `verify` event. The features come
 //! from the pack's stored history (one indexed query over `item_history`,
 //! O(history)), its state row, and the scanning party's registered location;
-//! scores at or above the model's alert threshold are stored in
-//! `risk_alerts` (operational data, not derived from the log).
+//! scores at or above the model's alert threshold are queued for regulators
+//! ([`crate::alerts`]), as are the rules' findings on the same verification.
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::Mutex;
@@ -15,29 +15,14 @@ use diesel::prelude::*;
 use pedigree_risk::{extract, HistoryEvent, PackState, RiskScore, ScanContext, Scorer};
 use pedigree_schema::event::{GeoPoint, Role, SignedEvent};
 use pedigree_schema::gs1::PackId;
-use serde::Serialize;
 
+use crate::alerts::{self, NewAlert, CLASSIFIER};
 use crate::custody::{self, pack_item};
 use crate::db::schema::{item_history, log_entries, parties, products};
 use crate::db::DbConnection;
 use crate::error::ApiError;
-use crate::queries::{Alert, Caller, PackStatus};
+use crate::queries::{Alert, PackStatus};
 use crate::rejection::RejectCode;
-
-diesel::table! {
-    /// Verifications scored at or above the alert threshold (migration
-    /// `2026-11-27-000003_risk_alerts`).
-    risk_alerts (id) {
-        id -> BigInt,
-        created_at -> BigInt,
-        gtin -> Text,
-        serial -> Text,
-        party -> Text,
-        score -> Double,
-        reasons -> Text,
-        state -> Text,
-    }
-}
 
 const HOUR_MICROS: i64 = 3_600_000_000;
 
@@ -53,6 +38,8 @@ pub struct Verification<'a> {
     pub before_idx: Option<i64>,
     /// The scanned lot or expiry differs from the batch's.
     pub code_mismatch: bool,
+    /// The lot the scanned code names, if it names one.
+    pub scanned_lot: Option<&'a str>,
     pub today: chrono::NaiveDate,
 }
 
@@ -74,7 +61,8 @@ impl RiskEngine {
     /// Scores a verification and folds the score into the status: at or
     /// above the alert threshold the pack is not fit to supply, whatever the
     /// per-pack rules say, and the reasons become a `suspect_counterfeit`
-    /// alert.
+    /// alert. A registered party's verification that the rules alert on is
+    /// queued for regulators too.
     pub fn assess_status(
         &self,
         conn: &mut DbConnection,
@@ -82,6 +70,9 @@ impl RiskEngine {
         status: &mut PackStatus,
     ) -> Result<(), ApiError> {
         status.risk = self.assess(conn, scan)?;
+        if status.risk.is_some() {
+            alerts::raise_rule_alerts(conn, scan.pack, scan.party, scan.scanned_lot, status)?;
+        }
         if let Some(risk) = status
             .risk
             .as_ref()
@@ -141,6 +132,7 @@ impl RiskEngine {
             .ok_or_else(|| ApiError::Internal(format!("party {} has role {role}", scan.party)))?;
         let history = history(conn, scan.pack, scan.before_idx)?;
         let row = custody::load_pack(conn, scan.pack)?;
+        let lot = row.as_ref().map(|r| r.lot.clone());
         let mut state = PackState {
             product_known: products::table
                 .find(scan.pack.gtin.as_str())
@@ -153,7 +145,8 @@ impl RiskEngine {
         if let Some(row) = row {
             let batch = custody::load_batch(conn, &row.gtin, &row.lot)?;
             state.known = true;
-            state.recalled = batch.as_ref().is_some_and(|b| b.recalled_by.is_some());
+            state.recalled = batch.as_ref().is_some_and(|b| b.recalled_by.is_some())
+                || custody::pack_recalled_by(conn, &row.gtin, &row.serial)?.is_some();
             state.expired = batch.as_ref().is_some_and(|b| b.is_expired_on(scan.today));
             state.custodian_place = places(conn, std::slice::from_ref(&row.custodian))?
                 .get(&row.custodian)
@@ -171,7 +164,17 @@ impl RiskEngine {
         };
         let risk = self.scorer.score(&extract(&history, &state, &context));
         if risk.score >= self.scorer.alert_threshold() {
-            store_alert(conn, scan, &risk)?;
+            alerts::raise(
+                conn,
+                &NewAlert {
+                    source: CLASSIFIER,
+                    pack: scan.pack,
+                    lot: lot.as_deref().or(scan.scanned_lot),
+                    party: scan.party,
+                    score: risk.score,
+                    reasons: &risk.reasons,
+                },
+            )?;
         }
         Ok(Some(risk))
     }
@@ -227,76 +230,4 @@ fn history(
             HistoryEvent::from_event(&s.event, place)
         })
         .collect())
-}
-
-fn store_alert(
-    conn: &mut DbConnection,
-    scan: &Verification<'_>,
-    risk: &RiskScore,
-) -> Result<(), ApiError> {
-    let reasons = serde_json::to_string(&risk.reasons)
-        .map_err(|e| ApiError::Internal(format!("risk reasons: {e}")))?;
-    diesel::insert_into(risk_alerts::table)
-        .values((
-            risk_alerts::created_at.eq(chrono::Utc::now().timestamp_micros()),
-            risk_alerts::gtin.eq(scan.pack.gtin.as_str()),
-            risk_alerts::serial.eq(scan.pack.serial.as_str()),
-            risk_alerts::party.eq(scan.party),
-            risk_alerts::score.eq(risk.score),
-            risk_alerts::reasons.eq(reasons),
-            risk_alerts::state.eq("open"),
-        ))
-        .execute(conn)?;
-    Ok(())
-}
-
-/// A stored risk alert, as regulators read it.
-#[derive(Clone, Debug, Serialize)]
-pub struct RiskAlert {
-    pub id: i64,
-    /// Unix microseconds.
-    pub created_at: i64,
-    pub gtin: String,
-    pub serial: String,
-    pub party: String,
-    pub score: f64,
-    pub reasons: Vec<String>,
-    pub state: String,
-}
-
-/// Open risk alerts, highest score first (regulators only).
-pub fn open_alerts(
-    conn: &mut DbConnection,
-    caller: &Caller,
-    limit: u32,
-) -> Result<Vec<RiskAlert>, ApiError> {
-    if caller.role != Role::Regulator {
-        return Err(ApiError::Forbidden(format!(
-            "party {} is not a regulator: only regulators read the risk alerts",
-            caller.gln
-        )));
-    }
-    type Row = (i64, i64, String, String, String, f64, String, String);
-    let rows: Vec<Row> = risk_alerts::table
-        .filter(risk_alerts::state.eq("open"))
-        .order((risk_alerts::score.desc(), risk_alerts::id))
-        .limit(i64::from(limit.clamp(1, 1000)))
-        .load(conn)?;
-    rows.into_iter()
-        .map(
-            |(id, created_at, gtin, serial, party, score, reasons, state)| {
-                Ok(RiskAlert {
-                    id,
-                    created_at,
-                    gtin,
-                    serial,
-                    party,
-                    score,
-                    reasons: serde_json::from_str(&reasons)
-                        .map_err(|e| ApiError::Internal(format!("risk alert {id}: {e}")))?,
-                    state,
-                })
-            },
-        )
-        .collect()
 }

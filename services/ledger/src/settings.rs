@@ -5,6 +5,11 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 
 use pedigree_schema::keys::{PublicKey, SecretKey};
+use pedigree_tls::{CertificateFiles, ServerTls};
+
+/// Where the ledger's certificate is configured, for the message that asks for one.
+pub const TLS_HOW_TO_CONFIGURE: &str = "set PEDIGREE_LEDGER_TLS_CERT to the certificate chain \
+     and PEDIGREE_LEDGER_TLS_KEY to its private key (PEM files, the key mode 0600)";
 
 /// Everything the ledger needs to run.
 pub struct Settings {
@@ -36,6 +41,11 @@ pub struct Settings {
     /// clock an event may be dated, default 72 (late receipts pass; backdating
     /// around expiry, recalls or revocations does not).
     pub max_event_age: chrono::Duration,
+    /// TLS: `PEDIGREE_LEDGER_TLS_CERT` (certificate chain, PEM) and
+    /// `PEDIGREE_LEDGER_TLS_KEY` (its private key, PEM, mode 0600), both or
+    /// neither. Without them the ledger serves plain HTTP only on a loopback
+    /// address, or anywhere with `PEDIGREE_INSECURE_HTTP=1`.
+    pub tls: ServerTls,
 }
 
 /// A setting that could not be read.
@@ -62,6 +72,46 @@ where
     })
 }
 
+/// `PEDIGREE_LEDGER_TLS_CERT` and `PEDIGREE_LEDGER_TLS_KEY` (both or neither), and the
+/// `PEDIGREE_INSECURE_HTTP` opt-out.
+fn tls_from_env() -> Result<ServerTls, SettingsError> {
+    let certificate = match (
+        var("PEDIGREE_LEDGER_TLS_CERT"),
+        var("PEDIGREE_LEDGER_TLS_KEY"),
+    ) {
+        (Some(cert_chain), Some(private_key)) => Some(CertificateFiles {
+            cert_chain: cert_chain.into(),
+            private_key: private_key.into(),
+        }),
+        (None, None) => None,
+        (Some(_), None) => return Err(tls_pair_error("PEDIGREE_LEDGER_TLS_KEY")),
+        (None, Some(_)) => return Err(tls_pair_error("PEDIGREE_LEDGER_TLS_CERT")),
+    };
+    Ok(ServerTls {
+        certificate,
+        insecure_http: parsed_flag("PEDIGREE_INSECURE_HTTP")?,
+    })
+}
+
+fn tls_pair_error(missing: &'static str) -> SettingsError {
+    SettingsError {
+        variable: missing,
+        reason: "the TLS certificate chain and private key are set together".into(),
+    }
+}
+
+/// A yes/no variable: `1`/`true`/`yes` or `0`/`false`/`no`; unset is no.
+fn parsed_flag(name: &'static str) -> Result<bool, SettingsError> {
+    match var(name).map(|v| v.trim().to_ascii_lowercase()).as_deref() {
+        None | Some("0" | "false" | "no") => Ok(false),
+        Some("1" | "true" | "yes") => Ok(true),
+        Some(_) => Err(SettingsError {
+            variable: name,
+            reason: "must be 1, true, yes, 0, false or no".into(),
+        }),
+    }
+}
+
 impl Settings {
     /// Defaults for everything but the keys.
     pub fn new(log_key: SecretKey, governance_key: PublicKey) -> Self {
@@ -76,6 +126,7 @@ impl Settings {
             max_group_events: 20_000,
             request_window_secs: 300,
             max_event_age: chrono::Duration::hours(72),
+            tls: ServerTls::default(),
         }
     }
 
@@ -116,6 +167,7 @@ impl Settings {
                 "PEDIGREE_LEDGER_MAX_EVENT_AGE_HOURS",
                 defaults.max_event_age.num_hours(),
             )?),
+            tls: tls_from_env()?,
             ..defaults
         })
     }

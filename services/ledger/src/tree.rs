@@ -61,7 +61,7 @@ pub fn fetch_nodes(
 
 /// Stores newly completed nodes (they never change once written).
 pub fn insert_nodes(conn: &mut DbConnection, nodes: &[(NodeId, Hash)]) -> QueryResult<()> {
-    for chunk in nodes.chunks(300) {
+    for chunk in nodes.chunks(crate::log::MAX_BOUND_PARAMETERS / 3) {
         let rows: Vec<_> = chunk
             .iter()
             .map(|(id, hash)| {

@@ -10,7 +10,8 @@ mod common;
 use chrono::Utc;
 use common::*;
 use pedigree_ledger::db::testing::TestDatabase;
-use pedigree_schema::event::ShipmentPurpose;
+use pedigree_schema::event::{EventBody, ShipmentPurpose, Timestamp};
+use pedigree_schema::keys::SecretKey;
 use pedigree_schema::request_auth::KEY_HEADER;
 use serde_json::Value;
 
@@ -18,6 +19,7 @@ both_backends!(
     provenance_is_for_the_chain_and_regulators_with_proofs,
     batches_entries_and_own_events_are_guarded,
     replayed_stale_and_forged_requests_are_refused,
+    revoked_and_superseded_keys_and_wrong_roles_are_refused,
 );
 
 /// P1 travels manufacturer → distributor → pharmacy loose; P3 travels to
@@ -278,5 +280,56 @@ async fn replayed_stale_and_forged_requests_are_refused(db: TestDatabase) {
         .assert_error(401, "malformed_authentication");
     // A fresh request by the same key still works.
     ledger.get_signed(&path, key).await.ok();
+    ledger.stop().await;
+}
+
+/// Keys that were valid are refused once revoked or rotated away, with the same code as a key
+/// never registered (a request is judged by the keys valid now); the rotated-in key reads.
+/// Regulator-only reads refuse other roles.
+async fn revoked_and_superseded_keys_and_wrong_roles_are_refused(db: TestDatabase) {
+    let net = Network::new();
+    let ledger = Ledger::for_network(&net, &db);
+    let chain = Chain::build(&ledger, net).await;
+    let net = &chain.net;
+    let path = chain.provenance_path("P1");
+    let (d, p, gov) = (&net.distributor, &net.pharmacy, &net.governance);
+    ledger.get_signed(&path, &p.key).await.ok();
+    ledger.get_signed(&path, &d.key).await.ok();
+
+    let rotated = SecretKey::generate();
+    ledger
+        .accept(&[
+            gov.event(EventBody::RevokeKey {
+                party: p.gln.clone(),
+                key: p.public_key(),
+                effective: Timestamp::now(),
+                reason: "stolen laptop".into(),
+            }),
+            gov.event(EventBody::RotateKey {
+                party: d.gln.clone(),
+                key: rotated.public_key(),
+            }),
+        ])
+        .await;
+    ledger
+        .get_signed(&path, &p.key)
+        .await
+        .assert_error(401, "unknown_key");
+    ledger
+        .get_signed(&path, &d.key)
+        .await
+        .assert_error(401, "unknown_key");
+    ledger.get_signed(&path, &rotated).await.ok();
+
+    // The alert queue is for regulators: a registered party of another role is refused.
+    ledger
+        .get("/v1/alerts")
+        .await
+        .assert_error(401, "authentication_required");
+    ledger
+        .get_signed("/v1/alerts", &net.manufacturer.key)
+        .await
+        .assert_error(403, "forbidden");
+    ledger.get_signed("/v1/alerts", &gov.key).await.ok();
     ledger.stop().await;
 }

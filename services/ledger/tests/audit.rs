@@ -7,25 +7,12 @@ mod common;
 
 use common::*;
 use diesel::prelude::*;
-use pedigree_ledger::audit::{audit, AuditReport};
+use pedigree_ledger::audit::AuditReport;
 use pedigree_ledger::db::schema::{checkpoints, log_entries, packs, tree_nodes};
 use pedigree_ledger::db::testing::TestDatabase;
-use pedigree_ledger::db::DbConnection;
 use pedigree_schema::event::{DecommissionReason, ShipmentPurpose, SignedEvent};
 
 both_backends!(audit_is_clean_on_a_real_log_and_finds_tampering);
-
-/// Audits with its scratch database in the system temporary directory,
-/// which the audits of both backends' tests share while running at once.
-fn run_audit(conn: &mut DbConnection, net: &Network) -> AuditReport {
-    audit(
-        conn,
-        &net.log_verifier(),
-        net.governance.public_key(),
-        &std::env::temp_dir(),
-    )
-    .expect("the audit runs to the end")
-}
 
 /// Asserts that `report` has findings, the first naming `entry` (`None`:
 /// none names an entry) and mentioning `words`.

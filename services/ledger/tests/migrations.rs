@@ -18,15 +18,25 @@ use pedigree_ledger::db::{
     DbConnection, DbError, SqlitePragmas,
 };
 
-const MIGRATION_NAMES: [&str; 3] = [
+const MIGRATION_NAMES: &[&str] = &[
     "2026-11-26-000001_log",
     "2026-11-26-000002_custody_state",
     "2026-11-27-000003_risk_alerts",
+    "2026-11-28-000041_alert_triage",
+    "2026-11-28-000042_dashboard_logins",
+    "2026-11-29-000010_pack_recalls",
 ];
-const MIGRATION_VERSIONS: [&str; 3] = ["20261126000001", "20261126000002", "20261127000003"];
+const MIGRATION_VERSIONS: &[&str] = &[
+    "20261126000001",
+    "20261126000002",
+    "20261127000003",
+    "20261128000041",
+    "20261128000042",
+    "20261129000010",
+];
 
 /// Every table and index the migrations create, by name (the ledger table contract).
-const SCHEMA_OBJECTS: [&str; 25] = [
+const SCHEMA_OBJECTS: &[&str] = &[
     // 2026-11-26-000001_log
     "log_entries",
     "log_entries_actor",
@@ -55,6 +65,18 @@ const SCHEMA_OBJECTS: [&str; 25] = [
     // 2026-11-27-000003_risk_alerts
     "risk_alerts",
     "risk_alerts_queue",
+    // 2026-11-28-000041_alert_triage
+    "risk_alerts_created",
+    "risk_alert_notes",
+    "risk_alert_notes_alert",
+    // 2026-11-28-000042_dashboard_logins
+    "dashboard_logins",
+    "dashboard_sessions",
+    "dashboard_sessions_expiry",
+    // 2026-11-29-000010_pack_recalls
+    "pack_recalls",
+    "pack_recalls_batch",
+    "pack_recalls_recall",
 ];
 
 #[derive(QueryableByName)]
@@ -139,11 +161,8 @@ fn migrations_apply_revert_and_reapply_on_every_backend() {
         assert!(again.is_empty(), "{backend}: nothing left to apply");
 
         let reverted = MIGRATIONS.revert_all(&mut conn).expect("revert migrations");
-        assert_eq!(
-            reverted,
-            ["20261127000003", "20261126000002", "20261126000001"],
-            "{backend}"
-        );
+        let newest_first: Vec<&str> = MIGRATION_VERSIONS.iter().rev().copied().collect();
+        assert_eq!(reverted, newest_first, "{backend}");
         assert!(
             schema_objects(&mut conn).is_empty(),
             "{backend}: down.sql left {:?}",

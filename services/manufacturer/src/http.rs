@@ -4,6 +4,7 @@
 use actix_web::http::header;
 use actix_web::web::{self, Data, Json, Path, Query};
 use actix_web::HttpResponse;
+use pedigree_openapi::Routes;
 use pedigree_party::{Operator, Party, PartyError};
 use pedigree_schema::gs1::{Gtin, Lot, PackId, Serial, Sscc, CANONICAL_STEM};
 use serde::Deserialize;
@@ -23,19 +24,25 @@ const DEFAULT_SHEET_LABELS: usize = 100;
 const DEFAULT_SHEET_COLUMNS: usize = 4;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.route("/v1/products", web::post().to(create_product))
-        .route("/v1/products", web::get().to(list_products))
-        .route("/v1/batches", web::post().to(create_batch))
-        .route(
-            "/v1/batches/{gtin}/{lot}/serials",
-            web::get().to(batch_serials),
-        )
-        .route("/v1/jobs/{id}", web::get().to(job))
-        .route("/v1/cases", web::post().to(create_case))
-        .route("/v1/shipments", web::post().to(create_shipment))
-        .route("/v1/recalls", web::post().to(create_recall))
-        .route("/v1/labels/pack/{gtin}/{serial}", web::get().to(pack_label))
-        .route("/v1/labels/sheet", web::get().to(label_sheet));
+    register(&mut Routes::new(cfg));
+}
+
+/// The manufacturer's routes, through the recorder its OpenAPI test lists
+/// (`tests/openapi.rs`); the document is `openapi.json` beside `Cargo.toml`.
+pub fn register(routes: &mut Routes<'_>) {
+    routes
+        .openapi(include_str!("../openapi.json"))
+        .post("/v1/products", create_product)
+        .get("/v1/products", list_products)
+        .post("/v1/batches", create_batch)
+        .get("/v1/batches/{gtin}/{lot}/serials", batch_serials)
+        .get("/v1/jobs/{id}", job)
+        .post("/v1/cases", create_case)
+        .post("/v1/shipments", create_shipment)
+        .post("/v1/receipts", pedigree_party::trade::receive)
+        .post("/v1/recalls", create_recall)
+        .get("/v1/labels/pack/{gtin}/{serial}", pack_label)
+        .get("/v1/labels/sheet", label_sheet);
 }
 
 async fn create_product(

@@ -10,7 +10,9 @@
 //! | `GET /v1/jobs/{id}` | a job's progress (`total`, `done`, `status`) |
 //! | `POST /v1/cases` | pack items (packs or cases) into a case (`aggregate`) |
 //! | `POST /v1/shipments` | ship items to a GLN (`ship`) |
-//! | `POST /v1/recalls` | recall a batch (`recall`) |
+//! | `POST /v1/receipts` | `{shipment_id, from, scanned}`: goods returned to the manufacturer (`receive`) |
+//! | `POST /v1/recalls` | recall a batch, or only the listed `serials` of it (`recall`) |
+//! | `GET /openapi.json` | this service's OpenAPI document (`openapi.json`, no token) |
 //! | `GET /v1/labels/pack/{gtin}/{serial}?format=&syntax=&stem=&lot=&expiry=` | one pack's QR label, PNG or SVG |
 //! | `GET /v1/labels/sheet?gtin=&lot=` or `?sscc=`, `&offset=&limit=&columns=&format=&syntax=&stem=` | a printable sheet of labels |
 //!
@@ -29,5 +31,5 @@ pub mod movements;
 pub mod products;
 pub mod serials;
 
-pub use http::routes;
+pub use http::{register, routes};
 pub use labels::{pack_label_png, pack_label_svg, Encoding, PackLabel};

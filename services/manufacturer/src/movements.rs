@@ -6,13 +6,13 @@ use diesel::prelude::*;
 use pedigree_party::db::schema::outbox;
 use pedigree_party::db::DbConnection;
 use pedigree_party::{Operation, OutboxStatus, PartyError};
-use pedigree_schema::event::{EventBody, Item, ItemSetRef, ShipmentPurpose};
+use pedigree_schema::event::{canonical_item_order, EventBody, Item, ItemSetRef, ShipmentPurpose};
 use pedigree_schema::gs1::{Gln, Gtin, Lot, PackId, Sscc};
 use serde::Deserialize;
 use serde_json::Value;
 
 use crate::items::parse_items;
-use crate::{batches, input};
+use crate::{batches, input, serials};
 
 /// How deep cases may nest when their packs are listed (pack → case → pallet → …).
 pub const MAX_NESTING: usize = 8;
@@ -38,13 +38,17 @@ pub struct ShipmentRequest {
     pub purpose: ShipmentPurpose,
 }
 
-/// `POST /v1/recalls`.
+/// `POST /v1/recalls`: the whole batch, or only `serials` of it.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RecallRequest {
     pub gtin: String,
     pub lot: String,
     pub reason: String,
+    /// Only these serials of the batch (1 to a million, no duplicates); the ledger refuses
+    /// serials that are not commissioned in the batch.
+    #[serde(default)]
+    pub serials: Option<Vec<String>>,
 }
 
 impl CaseRequest {
@@ -87,19 +91,30 @@ impl ShipmentRequest {
 }
 
 impl RecallRequest {
-    /// The `recall` operation, for a batch registered here.
+    /// The `recall` operation, for a batch registered here: of the whole batch, or of the
+    /// listed serials (committed as the event's item set).
     pub fn parse(self, conn: &mut DbConnection) -> Result<Operation, PartyError> {
         let gtin = input::gs1("gtin", Gtin::parse(&self.gtin))?;
         let lot = input::gs1("lot", Lot::parse(&self.lot))?;
         input::text("reason", &self.reason)?;
+        let items = self
+            .serials
+            .map(|list| {
+                let serials = serials::listed_serials(&list)?;
+                Ok::<_, PartyError>(canonical_item_order(
+                    serials.into_iter().map(String::from).collect(),
+                ))
+            })
+            .transpose()?;
         batches::require(conn, &gtin, &lot)?;
         Ok(Operation {
             body: EventBody::Recall {
                 gtin,
                 lot,
                 reason: self.reason,
+                serials: items.as_deref().map(ItemSetRef::commit),
             },
-            items: None,
+            items,
         })
     }
 }

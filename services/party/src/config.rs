@@ -13,6 +13,12 @@
 //! | `log_verifier_key` | the log's C2SP verifier key `<origin>+<id>+<key>` (configured, never learned from the log) | required |
 //! | `witness_interval_ms` | how often the witness polls `/checkpoint` | 2000 |
 //! | `retry_max_ms` | the cap of the outbox's retry backoff | 30000 |
+//! | `tls_cert` | the certificate chain (PEM) the service presents; relative to the config file | none |
+//! | `tls_key` | its private key (PEM, mode 0600), set with `tls_cert` | none |
+//! | `ledger_ca_cert` | a CA certificate (PEM) the ledger client trusts beyond the public roots (a private PKI) | none |
+//!
+//! Without `tls_cert` the service serves plain HTTP only on a loopback address, or anywhere
+//! after the explicit opt-out (`--insecure-http`, [`PartyTls::server`]'s `insecure_http`).
 
 use std::fmt;
 use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4};
@@ -24,12 +30,13 @@ use pedigree_schema::event::Role;
 use pedigree_schema::gs1::Gln;
 use pedigree_schema::keys::{KeyError, SecretKey};
 use pedigree_schema::note::NoteVerifier;
+use pedigree_tls::{CertificateFiles, ServerTls};
 
 /// Prefix of the environment variables that override config file fields.
 pub const ENV_PREFIX: &str = "PEDIGREE_PARTY_";
 
 /// The fields a config file may have.
-const FIELDS: [&str; 10] = [
+const FIELDS: [&str; 13] = [
     "role",
     "gln",
     "key_file",
@@ -40,7 +47,15 @@ const FIELDS: [&str; 10] = [
     "log_verifier_key",
     "witness_interval_ms",
     "retry_max_ms",
+    "tls_cert",
+    "tls_key",
+    "ledger_ca_cert",
 ];
+
+/// Where a party service's certificate is configured, for the message that asks for one.
+pub const TLS_HOW_TO_CONFIGURE: &str = "set tls_cert to the certificate chain and tls_key to \
+     its private key (PEM files, the key mode 0600) in the config file or in \
+     PEDIGREE_PARTY_TLS_CERT and PEDIGREE_PARTY_TLS_KEY";
 
 /// Everything a party service needs to run.
 #[derive(Clone, Debug)]
@@ -60,6 +75,17 @@ pub struct PartyConfig {
     pub witness_interval: Duration,
     /// The cap of the outbox's exponential retry backoff.
     pub retry_max: Duration,
+    /// The certificate the service presents and the CA its ledger client adds.
+    pub tls: PartyTls,
+}
+
+/// A party service's TLS settings.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct PartyTls {
+    /// `tls_cert` and `tls_key`, and the plain-HTTP opt-out.
+    pub server: ServerTls,
+    /// `ledger_ca_cert`: a PEM CA certificate trusted for the ledger beside the public roots.
+    pub ledger_ca_cert: Option<PathBuf>,
 }
 
 /// Why the configuration could not be read. Values are not repeated (a database URL may carry
@@ -87,6 +113,12 @@ pub enum ConfigError {
         field: &'static str,
         origin: Origin,
         reason: String,
+    },
+    #[error("{field} (from {origin}) is set but {missing} is not: they go together")]
+    Unpaired {
+        field: &'static str,
+        origin: Origin,
+        missing: &'static str,
     },
     #[error("key_file (from {origin}): {source}")]
     Key {
@@ -118,6 +150,19 @@ impl fmt::Display for Origin {
 struct Raw {
     text: String,
     origin: Origin,
+}
+
+impl Raw {
+    /// The value as a file path; a relative path in a config file is relative to that file.
+    fn path(&self) -> PathBuf {
+        let path = PathBuf::from(self.text.trim());
+        match &self.origin {
+            Origin::File(file) if path.is_relative() => file
+                .parent()
+                .map_or_else(|| path.clone(), |dir| dir.join(&path)),
+            _ => path,
+        }
+    }
 }
 
 /// The config file's fields as text, with environment variables looked up through `env`.
@@ -185,6 +230,27 @@ impl Sources<'_> {
         })
     }
 
+    /// `tls_cert` and `tls_key`, both or neither.
+    fn certificate_files(&self) -> Result<Option<CertificateFiles>, ConfigError> {
+        match (self.raw("tls_cert")?, self.raw("tls_key")?) {
+            (Some(cert), Some(key)) => Ok(Some(CertificateFiles {
+                cert_chain: cert.path(),
+                private_key: key.path(),
+            })),
+            (None, None) => Ok(None),
+            (Some(cert), None) => Err(ConfigError::Unpaired {
+                field: "tls_cert",
+                origin: cert.origin,
+                missing: "tls_key",
+            }),
+            (None, Some(key)) => Err(ConfigError::Unpaired {
+                field: "tls_key",
+                origin: key.origin,
+                missing: "tls_cert",
+            }),
+        }
+    }
+
     /// A positive number of milliseconds, or `default`.
     fn millis(&self, field: &'static str, default: Duration) -> Result<Duration, ConfigError> {
         let Some(raw) = self.raw(field)? else {
@@ -222,7 +288,8 @@ impl PartyConfig {
     pub const DEFAULT_RETRY_MAX: Duration = Duration::from_secs(30);
 
     /// Reads a TOML config file (fields: role, gln, key_file, listen, database_url, pool_size,
-    /// ledger_url, log_verifier_key, witness_interval_ms, retry_max_ms) with
+    /// ledger_url, log_verifier_key, witness_interval_ms, retry_max_ms, tls_cert, tls_key,
+    /// ledger_ca_cert) with
     /// `PEDIGREE_PARTY_<FIELD>` environment variables overriding it. Without a file, every
     /// required field comes from the environment.
     pub fn load(path: Option<&Path>) -> Result<Self, ConfigError> {
@@ -268,15 +335,7 @@ impl PartyConfig {
         let gln = sources.parse_required("gln", Gln::parse)?;
         let key = {
             let raw = sources.required("key_file")?;
-            let path = PathBuf::from(raw.text.trim());
-            let path = match &raw.origin {
-                // A relative key path in a config file is relative to that file.
-                Origin::File(file) if path.is_relative() => file
-                    .parent()
-                    .map_or_else(|| path.clone(), |dir| dir.join(&path)),
-                _ => path,
-            };
-            SecretKey::read_file(&path).map_err(|source| ConfigError::Key {
+            SecretKey::read_file(&raw.path()).map_err(|source| ConfigError::Key {
                 origin: raw.origin,
                 source,
             })?
@@ -298,6 +357,13 @@ impl PartyConfig {
             witness_interval: sources
                 .millis("witness_interval_ms", Self::DEFAULT_WITNESS_INTERVAL)?,
             retry_max: sources.millis("retry_max_ms", Self::DEFAULT_RETRY_MAX)?,
+            tls: PartyTls {
+                server: ServerTls {
+                    certificate: sources.certificate_files()?,
+                    insecure_http: false,
+                },
+                ledger_ca_cert: sources.raw("ledger_ca_cert")?.map(|raw| raw.path()),
+            },
         })
     }
 }
@@ -522,5 +588,45 @@ mod tests {
             )
             .unwrap_err();
         assert!(!error.to_string().contains("hunter2"), "{error}");
+    }
+
+    #[test]
+    fn tls_files_are_relative_to_the_config_file_and_come_in_pairs() {
+        let fx = Fixture::new("tls");
+        let config = fx.load(Some(&fx.file(&[])), &[]).unwrap();
+        assert_eq!(config.tls, PartyTls::default(), "no TLS unless configured");
+
+        let text = fx.file(&[
+            ("tls_cert", "\"tls/cert.pem\""),
+            ("tls_key", "\"tls/key.pem\""),
+            ("ledger_ca_cert", "\"/etc/pedigree/ledger-ca.pem\""),
+        ]);
+        let config = fx.load(Some(&text), &[]).unwrap();
+        let files = config.tls.server.certificate.expect("configured");
+        assert_eq!(files.cert_chain, fx.dir.join("tls/cert.pem"));
+        assert_eq!(files.private_key, fx.dir.join("tls/key.pem"));
+        assert_eq!(
+            config.tls.ledger_ca_cert.as_deref(),
+            Some(Path::new("/etc/pedigree/ledger-ca.pem"))
+        );
+        assert!(!config.tls.server.insecure_http);
+
+        let error = fx
+            .load(
+                Some(&fx.file(&[])),
+                &[("PEDIGREE_PARTY_TLS_CERT", "/etc/pedigree/cert.pem")],
+            )
+            .unwrap_err();
+        assert!(
+            matches!(
+                &error,
+                ConfigError::Unpaired {
+                    field: "tls_cert",
+                    origin: Origin::Env(_),
+                    missing: "tls_key"
+                }
+            ),
+            "{error}"
+        );
     }
 }

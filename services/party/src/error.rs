@@ -161,7 +161,9 @@ impl From<LedgerError> for PartyError {
             LedgerError::Unreachable(_) | LedgerError::Server { .. } => {
                 Self::Unavailable(error.to_string())
             }
-            LedgerError::Malformed(_) => Self::Internal(error.to_string()),
+            LedgerError::Malformed(_) | LedgerError::CaCertificate { .. } => {
+                Self::Internal(error.to_string())
+            }
         }
     }
 }

@@ -10,11 +10,13 @@
 //! | `GET /v1/alerts` | the witness's alerts, newest first |
 //! | `POST /v1/alerts/{id}/resolve` | an operator resolves an alert; held items are checked again |
 //! | `GET /v1/verify?code=` | a scanned code's status from the ledger, with the provenance when allowed |
+//! | `POST /v1/epcis/capture` | an EPCIS 2.0 capture document, each mappable event signed and queued ([`crate::epcis`]) |
 //!
 //! Every `/v1/*` route needs an [`Operator`].
 
 use actix_web::web::{self, Data, Path, Query};
 use actix_web::HttpResponse;
+use pedigree_openapi::Routes;
 use pedigree_schema::gs1::Gs1Data;
 use serde::Deserialize;
 
@@ -27,13 +29,20 @@ use crate::Party;
 const DEFAULT_LIST_LIMIT: u32 = 100;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.route("/health", web::get().to(health))
-        .route("/v1/outbox", web::get().to(list_outbox))
-        .route("/v1/outbox/{id}", web::get().to(outbox_item))
-        .route("/v1/witness", web::get().to(witness))
-        .route("/v1/alerts", web::get().to(alerts))
-        .route("/v1/alerts/{id}/resolve", web::post().to(resolve_alert))
-        .route("/v1/verify", web::get().to(verify));
+    register(&mut Routes::new(cfg));
+}
+
+/// Registers the common routes through the recorder, so each role's OpenAPI test can list them.
+pub fn register(routes: &mut Routes<'_>) {
+    routes
+        .get("/health", health)
+        .get("/v1/outbox", list_outbox)
+        .get("/v1/outbox/{id}", outbox_item)
+        .get("/v1/witness", witness)
+        .get("/v1/alerts", alerts)
+        .post("/v1/alerts/{id}/resolve", resolve_alert)
+        .get("/v1/verify", verify)
+        .post("/v1/epcis/capture", crate::epcis::capture);
 }
 
 async fn health() -> HttpResponse {

@@ -3,6 +3,7 @@
 //! Every call has a timeout. Errors say whether retrying can help: an unreachable ledger or a
 //! 5xx answer ([`LedgerError::is_retryable`]) may pass, a 4xx refusal will not.
 
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -54,6 +55,9 @@ pub enum LedgerError {
     /// The answer is not what the ledger's API promises.
     #[error("the ledger's answer is malformed: {0}")]
     Malformed(String),
+    /// The configured CA certificate for the ledger cannot be used.
+    #[error("the ledger CA certificate {path}: {reason}")]
+    CaCertificate { path: PathBuf, reason: String },
 }
 
 impl LedgerError {
@@ -101,9 +105,44 @@ pub struct LedgerClient {
 }
 
 impl LedgerClient {
-    /// A client for the ledger at `base_url` (e.g. `http://127.0.0.1:7700`).
+    /// A client for the ledger at `base_url` (e.g. `https://ledger.example:7700`), trusting
+    /// the public roots for `https`.
     pub fn new(base_url: &str, key: Arc<SecretKey>) -> Result<Self, LedgerError> {
-        let http = reqwest::Client::builder()
+        Self::build(base_url, key, reqwest::Client::builder())
+    }
+
+    /// A client that also trusts the CA certificate(s) in the PEM file `ca_cert` (a private
+    /// PKI, a development certificate from `pedigree tls-cert`).
+    pub fn with_extra_ca(
+        base_url: &str,
+        key: Arc<SecretKey>,
+        ca_cert: &Path,
+    ) -> Result<Self, LedgerError> {
+        let unusable = |reason: String| LedgerError::CaCertificate {
+            path: ca_cert.to_path_buf(),
+            reason,
+        };
+        let pem = std::fs::read(ca_cert).map_err(|e| unusable(e.to_string()))?;
+        let certificates =
+            reqwest::Certificate::from_pem_bundle(&pem).map_err(|e| unusable(e.to_string()))?;
+        if certificates.is_empty() {
+            return Err(unusable("holds no CERTIFICATE block".into()));
+        }
+        let builder = certificates
+            .into_iter()
+            .fold(reqwest::Client::builder(), |builder, certificate| {
+                builder.add_root_certificate(certificate)
+            });
+        Self::build(base_url, key, builder)
+    }
+
+    fn build(
+        base_url: &str,
+        key: Arc<SecretKey>,
+        builder: reqwest::ClientBuilder,
+    ) -> Result<Self, LedgerError> {
+        let http = builder
+            .use_rustls_tls()
             .connect_timeout(CONNECT_TIMEOUT)
             .build()
             .map_err(|e| LedgerError::Unreachable(format!("cannot build an HTTP client: {e}")))?;
@@ -145,10 +184,7 @@ impl LedgerClient {
     /// The latest signed checkpoint, as text (a C2SP signed note with cosignatures).
     pub async fn checkpoint(&self) -> Result<String, LedgerError> {
         let response = send(self.get("/checkpoint")).await?;
-        response
-            .text()
-            .await
-            .map_err(|e| LedgerError::Unreachable(e.to_string()))
+        response.text().await.map_err(unreachable)
     }
 
     /// The RFC 9162 §2.1.4 consistency proof from tree size `old` to `new`.
@@ -242,10 +278,7 @@ fn pack_path(pack: &PackId) -> String {
 
 /// Sends a request and sorts the failures: no answer, 5xx, 4xx.
 async fn send(request: reqwest::RequestBuilder) -> Result<reqwest::Response, LedgerError> {
-    let response = request
-        .send()
-        .await
-        .map_err(|e| LedgerError::Unreachable(e.to_string()))?;
+    let response = request.send().await.map_err(unreachable)?;
     let status = response.status();
     if status.is_success() {
         return Ok(response);
@@ -270,10 +303,20 @@ async fn send(request: reqwest::RequestBuilder) -> Result<reqwest::Response, Led
     }
 }
 
+/// An unreachable ledger, with the causes (a refused connection, a certificate that does not
+/// verify), which reqwest's own message leaves out.
+fn unreachable(error: reqwest::Error) -> LedgerError {
+    let mut message = error.to_string();
+    let mut source = std::error::Error::source(&error);
+    while let Some(cause) = source {
+        message.push_str(": ");
+        message.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    LedgerError::Unreachable(message)
+}
+
 async fn json<T: DeserializeOwned>(response: reqwest::Response) -> Result<T, LedgerError> {
-    let bytes = response
-        .bytes()
-        .await
-        .map_err(|e| LedgerError::Unreachable(e.to_string()))?;
+    let bytes = response.bytes().await.map_err(unreachable)?;
     serde_json::from_slice(&bytes).map_err(|e| LedgerError::Malformed(e.to_string()))
 }

@@ -6,6 +6,7 @@
 
 pub mod config;
 pub mod db;
+pub mod epcis;
 pub mod error;
 pub mod http;
 pub mod ledger;
@@ -26,7 +27,7 @@ use pedigree_schema::gs1::Gln;
 use pedigree_schema::note::NoteError;
 use tokio::sync::watch;
 
-pub use crate::config::{ConfigError, PartyConfig};
+pub use crate::config::{ConfigError, PartyConfig, PartyTls};
 use crate::db::Database;
 pub use crate::error::PartyError;
 pub use crate::ledger::{AppendResult, LedgerClient, LedgerError};
@@ -39,6 +40,10 @@ pub use crate::witness::{Alert, Witness, WitnessStatus};
 /// about 25 MB of JSON).
 pub const MAX_BODY_BYTES: usize = 64 << 20;
 
+/// How long a client may take to send a request head; a slow client (slowloris) is then
+/// answered 408 and dropped. Connections are served concurrently, so it blocks no one meanwhile.
+pub const CLIENT_REQUEST_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
+
 /// Why a party service could not start.
 #[derive(Debug, thiserror::Error)]
 pub enum StartError {
@@ -50,6 +55,9 @@ pub enum StartError {
     WitnessName(#[from] NoteError),
     #[error("network: {0}")]
     Io(#[from] std::io::Error),
+    /// Its own message says what to configure.
+    #[error(transparent)]
+    Tls(#[from] pedigree_tls::TlsError),
 }
 
 /// The party's shared state; handlers get it as `web::Data<Party>`.
@@ -66,7 +74,12 @@ impl Party {
     /// the ledger client and the witness. Starts no task: see [`PartyApp`].
     pub fn open(config: PartyConfig) -> Result<Self, StartError> {
         let db = db::open(&config.database_url, config.pool_size)?;
-        let ledger = LedgerClient::new(&config.ledger_url, config.key.clone())?;
+        let ledger = match &config.tls.ledger_ca_cert {
+            Some(ca_cert) => {
+                LedgerClient::with_extra_ca(&config.ledger_url, config.key.clone(), ca_cert)?
+            }
+            None => LedgerClient::new(&config.ledger_url, config.key.clone())?,
+        };
         let outbox = Outbox::new(db.clone(), config.gln.clone(), config.key.clone());
         let witness = Witness::new(
             db.clone(),
@@ -128,6 +141,10 @@ impl PartyApp {
         config: PartyConfig,
         role_routes: fn(&mut web::ServiceConfig),
     ) -> Result<Self, StartError> {
+        let tls = config
+            .tls
+            .server
+            .rustls_config(config.listen, config::TLS_HOW_TO_CONFIGURE)?;
         let listener = TcpListener::bind(config.listen)?;
         let port = listener.local_addr()?.port();
         let party = Data::new(Party::open(config)?);
@@ -148,9 +165,19 @@ impl PartyApp {
                 .wrap(actix_web::middleware::from_fn(operator::require_operator))
                 .default_service(web::to(not_found))
         })
-        .listen(listener)?
+        .client_request_timeout(CLIENT_REQUEST_TIMEOUT);
+        let server = match tls {
+            Some(tls) => server.listen_rustls_0_23(listener, tls)?,
+            None => server.listen(listener)?,
+        }
         .run();
-        tracing::info!(port, gln = %party.gln(), role = party.role().as_str(), "party service listening");
+        tracing::info!(
+            port,
+            scheme = party.config.tls.server.scheme(),
+            gln = %party.gln(),
+            role = party.role().as_str(),
+            "party service listening"
+        );
         Ok(Self {
             port,
             server,

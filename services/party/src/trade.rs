@@ -14,7 +14,7 @@ use crate::{Operation, Operator, Party, PartyError};
 use actix_web::http::StatusCode;
 use actix_web::web::{self, Data, Json, Path};
 use actix_web::{HttpResponse, ResponseError};
-use pedigree_schema::event::{EventBody, ItemSetRef, ShipmentPurpose};
+use pedigree_schema::event::{DecommissionReason, EventBody, ItemSetRef, ShipmentPurpose};
 use pedigree_schema::gs1::{Gln, PackId, Sscc};
 use serde::{Deserialize, Serialize};
 
@@ -163,6 +163,36 @@ pub async fn ship_return(
 ) -> Result<HttpResponse, ServiceError> {
     let operation = body.operation(ShipmentPurpose::Return)?;
     submit(&party, vec![operation]).await
+}
+
+/// `POST /v1/quarantine`: a pack is set aside (a recalled pack awaiting
+/// collection, a suspect one under investigation): decommissioned as
+/// `locked` (FMD), which the ledger allows for recalled stock. A recall's
+/// whereabouts list the pack as quarantined; the same party may reactivate
+/// it within 10 days once its batch is usable again.
+pub async fn quarantine(
+    party: Data<Party>,
+    _: Operator,
+    Json(body): Json<CodeRequest>,
+) -> Result<HttpResponse, ServiceError> {
+    decommission(&party, &body.code, DecommissionReason::Locked).await
+}
+
+/// Stores the `decommission` of the pack `code` names (400 if it names none).
+pub async fn decommission(
+    party: &Data<Party>,
+    code: &str,
+    reason: DecommissionReason,
+) -> Result<HttpResponse, ServiceError> {
+    let pack = scan_pack(code)?;
+    submit(
+        party,
+        vec![Operation {
+            body: EventBody::Decommission { pack, reason },
+            items: None,
+        }],
+    )
+    .await
 }
 
 /// `POST /v1/cases/{sscc}/open`: the case is opened (GS1 disaggregation),

@@ -9,7 +9,9 @@
 //! | `POST /v1/dispense` | `{code}` → verified, then `decommission` as dispensed (409 with the ledger's alert if not) |
 //! | `POST /v1/dispense/undo` | `{code}` → `reactivate` (the ledger allows it for 10 days) |
 //! | `POST /v1/decommission` | `{code, reason}` → `decommission` as `destroyed` or `stolen` |
-//! | `POST /v1/returns` | `{shipment_id, to, scanned}` → `ship` with purpose `return` |
+//! | `POST /v1/quarantine` | `{code}` → `decommission` as `locked`: a (recalled) pack set aside |
+//! | `POST /v1/returns` | `{shipment_id, to, scanned}` → `ship` with purpose `return` (recalled stock too) |
+//! | `GET /openapi.json` | this service's OpenAPI document (`openapi.json`, no token) |
 //!
 //! Every route needs an operator token (`pedigree_party::Operator`).
 //! Operations answer `202 Accepted` with their outbox items; the shared
@@ -17,6 +19,7 @@
 
 use actix_web::web::{self, Data, Json};
 use actix_web::HttpResponse;
+use pedigree_openapi::Routes;
 use pedigree_party::scan::scan_pack;
 use pedigree_party::trade::{self as handlers, submit, CodeRequest, ServiceError};
 use pedigree_party::{Operation, Operator, Party};
@@ -25,13 +28,22 @@ use serde::Deserialize;
 
 /// The pharmacy's routes.
 pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.route("/v1/receipts", web::post().to(handlers::receive))
-        .route("/v1/cases/{sscc}/open", web::post().to(handlers::open_case))
-        .route("/v1/verify", web::post().to(verify))
-        .route("/v1/dispense", web::post().to(dispense))
-        .route("/v1/dispense/undo", web::post().to(undo_dispense))
-        .route("/v1/decommission", web::post().to(decommission))
-        .route("/v1/returns", web::post().to(handlers::ship_return));
+    register(&mut Routes::new(cfg));
+}
+
+/// The pharmacy's routes, through the recorder its OpenAPI test lists
+/// (`tests/openapi.rs`); the document is `openapi.json` beside `Cargo.toml`.
+pub fn register(routes: &mut Routes<'_>) {
+    routes
+        .openapi(include_str!("../openapi.json"))
+        .post("/v1/receipts", handlers::receive)
+        .post("/v1/cases/{sscc}/open", handlers::open_case)
+        .post("/v1/verify", verify)
+        .post("/v1/dispense", dispense)
+        .post("/v1/dispense/undo", undo_dispense)
+        .post("/v1/decommission", decommission)
+        .post("/v1/quarantine", handlers::quarantine)
+        .post("/v1/returns", handlers::ship_return);
 }
 
 /// `POST /v1/verify`: the ledger's answer for the scanned code, as the
@@ -121,18 +133,7 @@ async fn decommission(
     _: Operator,
     Json(body): Json<DecommissionRequest>,
 ) -> Result<HttpResponse, ServiceError> {
-    let pack = scan_pack(&body.code)?;
-    submit(
-        &party,
-        vec![Operation {
-            body: EventBody::Decommission {
-                pack,
-                reason: body.reason.into(),
-            },
-            items: None,
-        }],
-    )
-    .await
+    handlers::decommission(&party, &body.code, body.reason.into()).await
 }
 
 #[cfg(test)]

@@ -341,9 +341,10 @@ pub fn evaluate(model: &RiskModel, report: &Path, plot: &Path) -> Result<String,
         "Scoring with reasons (model + perturbation explanation, feature vector given): \
          {score_micros:.2} µs per verification on average over {} verifications \
          ({:.2} reasons each), single thread, this build's optimisation level. \
-         Feature extraction is one pass over the pack's history. Not measured here: the \
-         ledger's database work per scored verification (the indexed history query, the pack, \
-         batch and location rows).\n",
+         Feature extraction is one pass over the pack's history. The ledger's database work \
+         per scored verification (the indexed history query, the pack, batch and location \
+         rows) is measured by `cargo bench -p pedigree-ledger --bench ledger -- scoring`; \
+         see docs/BENCHMARKS.md.\n",
         test.len(),
         reasons as f64 / test.len().max(1) as f64
     );
@@ -353,7 +354,7 @@ pub fn evaluate(model: &RiskModel, report: &Path, plot: &Path) -> Result<String,
          Left: ROC (false positive rate → true positive rate), right: precision-recall \
          (recall → precision), both axes 0–1 with grid lines every 0.1. \
          **Blue**: the model; **red**: the rules-only baseline (a single operating point, \
-         joined to the corners). The plot has no text because the build ships no font.\n"
+         joined to the corners).\n"
     );
     let _ = writeln!(
         md,
@@ -406,41 +407,49 @@ fn plot_curves(
     model: &[(f64, bool)],
     rules: &[(f64, bool)],
 ) -> Result<(), TrainError> {
-    use plotters::prelude::*;
-    let err = |e: &dyn std::fmt::Display| TrainError::Plot(e.to_string());
-    let root = BitMapBackend::new(path, (1000, 480)).into_drawing_area();
-    root.fill(&WHITE).map_err(|e| err(&e))?;
-    let panels = root.split_evenly((1, 2));
+    use crate::plot::{draw, Axis, Panel, RGBColor, Series};
     let (model_roc, model_pr) = curves(model);
     let (rules_roc, rules_pr) = curves(rules);
-    for (panel, (m, r)) in panels
-        .iter()
-        .zip([(model_roc, rules_roc), (model_pr, rules_pr)])
-    {
-        let area = panel.margin(20, 20, 20, 20);
-        let mut chart = ChartBuilder::on(&area)
-            .build_cartesian_2d(0.0..1.0f64, 0.0..1.0f64)
-            .map_err(|e| err(&e))?;
-        let grey = RGBColor(220, 220, 220);
-        for k in 0..=10 {
-            let v = f64::from(k) / 10.0;
-            let style = if k == 0 || k == 10 { BLACK } else { grey };
-            chart
-                .draw_series(LineSeries::new([(v, 0.0), (v, 1.0)], style))
-                .map_err(|e| err(&e))?;
-            chart
-                .draw_series(LineSeries::new([(0.0, v), (1.0, v)], style))
-                .map_err(|e| err(&e))?;
-        }
-        chart
-            .draw_series(LineSeries::new(r, RED.stroke_width(2)))
-            .map_err(|e| err(&e))?;
-        chart
-            .draw_series(LineSeries::new(m, BLUE.stroke_width(2)))
-            .map_err(|e| err(&e))?;
-    }
-    root.present().map_err(|e| err(&e))?;
-    Ok(())
+    let panel = |title: &str, x: &str, y: &str, m: Curve, r: Curve| Panel {
+        title: title.into(),
+        x: Axis::linear(x, 0.0, 1.0, 0.1, 1),
+        y: Axis::linear(y, 0.0, 1.0, 0.1, 1),
+        series: vec![
+            Series {
+                name: "model".into(),
+                color: RGBColor(30, 80, 220),
+                points: m,
+                markers: false,
+            },
+            Series {
+                name: "rules only (FMD codes)".into(),
+                color: RGBColor(220, 40, 40),
+                points: r,
+                markers: false,
+            },
+        ],
+    };
+    draw(
+        path,
+        (1000, 500),
+        &[
+            panel(
+                "ROC",
+                "false positive rate",
+                "true positive rate",
+                model_roc,
+                rules_roc,
+            ),
+            panel(
+                "precision-recall",
+                "recall",
+                "precision",
+                model_pr,
+                rules_pr,
+            ),
+        ],
+    )
+    .map_err(|e| TrainError::Plot(e.to_string()))
 }
 
 /// `pedigree simulate`: runs one seed, optionally writes the signed events
@@ -476,6 +485,11 @@ pub fn run_simulate(
         sim.parties.len(),
         sim.events.len(),
         sim.samples.len()
+    );
+    let _ = writeln!(
+        summary,
+        "  governance key (a ledger taking these events: PEDIGREE_GOVERNANCE_KEY): {}",
+        sim.parties[0].key.public_key()
     );
     for pattern in Pattern::ALL {
         let n = sim.samples.iter().filter(|s| s.pattern == pattern).count();

@@ -10,6 +10,7 @@
 //! - [`simulate`]: a seeded supply chain that signs real events and labels
 //!   verification contexts with the pattern they belong to.
 //! - `evaluate` (feature `train`): training, metrics, report and plot.
+//! - `plot` (feature `plot`): PNG line charts with bitmap-font text.
 //!
 //! No database or HTTP here: the ledger feeds histories in.
 
@@ -20,6 +21,8 @@ pub mod simulate;
 
 #[cfg(feature = "train")]
 pub mod evaluate;
+#[cfg(feature = "plot")]
+pub mod plot;
 
 pub use features::{extract, Features, HistoryEvent, HistoryKind, PackState, ScanContext};
 pub use model::{ModelError, RiskModel};

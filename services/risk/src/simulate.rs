@@ -5,9 +5,14 @@
 //! the fraud patterns and the benign noise the risk model must tell apart.
 //!
 //! The same seed gives the same parties, keys, events and samples. The
-//! signed events double as load for a ledger (`pedigree simulate --out`).
+//! signed events double as load for a ledger (`pedigree simulate --out`, or
+//! `--ledger` to submit them): [`simulate_until`] fits the timeline into a
+//! window ending at a given time (the ledger refuses events older than its
+//! `max_event_age`), compressing it when the simulated months do not fit.
+//! Events are signed once the whole timeline is known, at their place on
+//! the clock.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use pedigree_schema::event::{
     canonical_item_order, DecommissionReason, Event, EventBody, EventError, EventSubmission,
@@ -226,9 +231,48 @@ const DAY: i64 = 24 * HOUR;
 const T0: i64 = 1_767_571_200_000_000;
 const CROCKFORD: &[u8] = b"0123456789ABCDEFGHJKMNPQRSTVWXYZ";
 
+/// An event of the timeline, signed once the clock is known.
 struct Entry {
-    submission: EventSubmission,
+    actor: usize,
+    event: Event,
+    items: Option<Vec<String>>,
     history: HistoryEvent,
+    /// A batch registration's expiry, as simulated time: its date is taken
+    /// on the output clock.
+    expires_at: Option<i64>,
+}
+
+/// Maps simulated time onto the time the events are signed with.
+#[derive(Clone, Copy, Debug)]
+struct Clock {
+    origin: i64,
+    start: i64,
+    scale: f64,
+}
+
+impl Clock {
+    /// Simulated time as is.
+    const IDENTITY: Clock = Clock {
+        origin: 0,
+        start: 0,
+        scale: 1.0,
+    };
+
+    /// The simulated span `[origin, last]` fitted into the `window` ending at
+    /// `end` (compressed when longer, never stretched).
+    fn fitted(origin: i64, last: i64, end: i64, window: i64) -> Self {
+        let span = (last - origin).max(1);
+        let scale = (window as f64 / span as f64).min(1.0);
+        Self {
+            origin,
+            start: end - (span as f64 * scale) as i64,
+            scale,
+        }
+    }
+
+    fn map(&self, time: i64) -> i64 {
+        self.start + ((time - self.origin) as f64 * self.scale) as i64
+    }
 }
 
 struct Batch {
@@ -261,6 +305,7 @@ struct World {
     distributors: Vec<usize>,
     pharmacies: Vec<Vec<usize>>,
     shipments: u64,
+    products: HashSet<Gtin>,
 }
 
 fn gs1_body(prefix: &str, n: usize, width: usize) -> Result<String, SimError> {
@@ -293,6 +338,7 @@ impl World {
             distributors: Vec::new(),
             pharmacies: Vec::new(),
             shipments: 0,
+            products: HashSet::new(),
         };
         world.add_party("Medicines Agency", Role::Regulator, 0, 0.0)?;
         for m in 0..config.manufacturers {
@@ -355,7 +401,7 @@ impl World {
         Ok(n)
     }
 
-    /// Signs `body` as party `actor` at `time` and appends it.
+    /// Appends `body` as party `actor`'s event at `time` (signed later).
     fn push(
         &mut self,
         actor: usize,
@@ -367,10 +413,12 @@ impl World {
         let timestamp = Timestamp::from_unix_micros(time).unwrap_or_else(Timestamp::now);
         let event = Event::new(party.gln.clone(), timestamp, body);
         let history = HistoryEvent::from_event(&event, Some(party.place));
-        let signed = event.sign(&party.key)?;
         self.entries.push(Entry {
-            submission: EventSubmission::new(signed, items),
+            actor,
+            event,
+            items,
             history,
+            expires_at: None,
         });
         Ok(self.entries.len() - 1)
     }
@@ -526,20 +574,31 @@ impl World {
         let recalled_at = self
             .chance(rates.recalled_batch)
             .then(|| start + self.rng.gen_range(6 * DAY..20 * DAY));
-        let expiry_date = Timestamp::from_unix_micros(expires_at)
-            .unwrap_or_else(Timestamp::now)
-            .date();
-        self.push(
+        if self.products.insert(gtin.clone()) {
+            let name = format!("Product {gtin}");
+            self.push(
+                maker,
+                start,
+                EventBody::RegisterProduct {
+                    gtin: gtin.clone(),
+                    name,
+                },
+                None,
+            )?;
+        }
+        let (expiry, manufactured) = batch_dates(&Clock::IDENTITY, expires_at);
+        let registration = self.push(
             maker,
             start,
             EventBody::RegisterBatch {
                 gtin: gtin.clone(),
                 lot: lot.clone(),
-                expiry: Expiry::from_date(expiry_date),
-                manufactured: expiry_date - chrono::Days::new(730),
+                expiry,
+                manufactured,
             },
             None,
         )?;
+        self.entries[registration].expires_at = Some(expires_at);
         let batch = self.batches.len();
         self.batches.push(Batch {
             recalled_at,
@@ -577,6 +636,7 @@ impl World {
                     gtin: gtin.clone(),
                     lot: lot.clone(),
                     reason: "simulated quality defect".into(),
+                    serials: None,
                 },
                 None,
             )?;
@@ -850,8 +910,31 @@ impl World {
     }
 }
 
-/// Runs the simulation described by `config`.
+/// A batch's expiry date (the day its expiry time falls on, on `clock`) and
+/// manufacturing date (two years before).
+fn batch_dates(clock: &Clock, expires_at: i64) -> (Expiry, chrono::NaiveDate) {
+    let date = Timestamp::from_unix_micros(clock.map(expires_at))
+        .unwrap_or_else(Timestamp::now)
+        .date();
+    (Expiry::from_date(date), date - chrono::Days::new(730))
+}
+
+/// Runs the simulation described by `config`, on the simulated calendar
+/// (from 2026-01-04).
 pub fn simulate(config: &SimConfig) -> Result<Simulation, SimError> {
+    run(config, |_, _| Clock::IDENTITY)
+}
+
+/// Runs the simulation with every event time (and batch expiry) moved into
+/// the `window` microseconds before `end` (Unix microseconds), order kept:
+/// load for a live ledger. Labels and features are those of [`simulate`].
+pub fn simulate_until(config: &SimConfig, end: i64, window: i64) -> Result<Simulation, SimError> {
+    run(config, |first, last| {
+        Clock::fitted(first, last, end, window)
+    })
+}
+
+fn run(config: &SimConfig, clock: impl FnOnce(i64, i64) -> Clock) -> Result<Simulation, SimError> {
     let mut world = World::new(config)?;
     for b in 0..config.batches {
         world.run_batch(config, b)?;
@@ -859,14 +942,46 @@ pub fn simulate(config: &SimConfig) -> Result<Simulation, SimError> {
     let samples = world.samples();
     let mut order: Vec<usize> = (0..world.entries.len()).collect();
     order.sort_by_key(|&e| (world.entries[e].history.time, e));
+    let time_of = |e: Option<&usize>| e.map_or(T0, |&e| world.entries[e].history.time);
+    let clock = clock(time_of(order.first()), time_of(order.last()));
     let mut entries: Vec<Option<Entry>> = world.entries.into_iter().map(Some).collect();
-    let events = order
-        .into_iter()
-        .filter_map(|e| entries[e].take().map(|entry| entry.submission))
-        .collect();
+    let mut events = Vec::with_capacity(order.len());
+    for e in order {
+        if let Some(entry) = entries[e].take() {
+            events.push(sign(&world.parties, &clock, entry)?);
+        }
+    }
     Ok(Simulation {
         parties: world.parties,
         events,
         samples,
     })
+}
+
+/// Signs an entry at its time on `clock`.
+fn sign(parties: &[SimParty], clock: &Clock, entry: Entry) -> Result<EventSubmission, SimError> {
+    let Entry {
+        actor,
+        mut event,
+        items,
+        expires_at,
+        ..
+    } = entry;
+    event.time = Timestamp::from_unix_micros(clock.map(event.time.unix_micros()))
+        .unwrap_or_else(Timestamp::now);
+    if let (
+        Some(at),
+        EventBody::RegisterBatch {
+            expiry,
+            manufactured,
+            ..
+        },
+    ) = (expires_at, &mut event.body)
+    {
+        (*expiry, *manufactured) = batch_dates(clock, at);
+    }
+    Ok(EventSubmission::new(
+        event.sign(&parties[actor].key)?,
+        items,
+    ))
 }

@@ -9,6 +9,8 @@
 //!   every receipt and checkpoint it gets under the log key.
 //! - [`RunningParty`]: a `PartyApp` with a role's routes and an operator token, and a client.
 //! - [`http`]: JSON answers ([`Answer`]), polling ([`eventually`]) and signed requests.
+//! - [`TestCertificate`]: a self-signed certificate for the loopback address, and HTTPS
+//!   clients that trust it or not.
 //! - [`Backend`] and [`both_backends!`]: every scenario runs on SQLite and, when
 //!   `PEDIGREE_TEST_POSTGRES_URL` is set, on PostgreSQL.
 //!
@@ -22,6 +24,7 @@ pub mod ledger;
 pub mod network;
 pub mod party;
 pub mod service;
+pub mod tls;
 
 pub use backend::Backend;
 pub use http::{
@@ -35,3 +38,6 @@ pub use network::{Network, ORIGIN};
 pub use party::{signed_submission, Party};
 pub use pedigree_ledger::db::testing::TestDatabase;
 pub use service::RunningParty;
+pub use tls::{
+    assert_says_how_to_configure_tls, is_certificate_error, untrusting_client, TestCertificate,
+};

@@ -118,6 +118,7 @@ impl Network {
             log_verifier: self.log_verifier(),
             witness_interval: Duration::from_millis(100),
             retry_max: Duration::from_millis(200),
+            tls: Default::default(),
         }
     }
 }

@@ -176,6 +176,18 @@ impl Party {
             gtin: batch.gtin.clone(),
             lot: batch.lot.clone(),
             reason: reason.into(),
+            serials: None,
+        })
+    }
+
+    /// A recall of only the listed serials of `batch`.
+    pub fn recall_serials(&self, batch: &Batch, serials: &[&str], reason: &str) -> EventSubmission {
+        let serials = serials.iter().map(|s| s.to_string()).collect();
+        self.with_items(serials, |set| EventBody::Recall {
+            gtin: batch.gtin.clone(),
+            lot: batch.lot.clone(),
+            reason: reason.into(),
+            serials: Some(set),
         })
     }
 

@@ -132,6 +132,17 @@ diesel::table! {
 }
 
 diesel::table! {
+    /// Packs under a recall that lists serials, until it is lifted.
+    pack_recalls (gtin, serial) {
+        gtin -> Text,
+        serial -> Text,
+        lot -> Text,
+        recalled_by -> Text,
+        recall_idx -> BigInt,
+    }
+}
+
+diesel::table! {
     /// Logistic units (SSCC), possibly nested in a parent unit.
     cases (sscc) {
         sscc -> Text,
@@ -196,6 +207,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     products,
     batches,
     packs,
+    pack_recalls,
     cases,
     shipments,
     shipment_discrepancies,

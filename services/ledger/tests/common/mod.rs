@@ -296,6 +296,19 @@ pub fn snapshot(conn: &mut DbConnection) -> Vec<String> {
     all
 }
 
+/// `pedigree audit` of the database behind `conn`, as the network's auditor runs it, with its
+/// scratch database in the system temporary directory (which the audits of both backends'
+/// tests share while running at once).
+pub fn run_audit(conn: &mut DbConnection, net: &Network) -> pedigree_ledger::audit::AuditReport {
+    pedigree_ledger::audit::audit(
+        conn,
+        &net.log_verifier(),
+        net.governance.public_key(),
+        &std::env::temp_dir(),
+    )
+    .expect("the audit runs to the end")
+}
+
 /// The stored row of a pack.
 pub fn pack_row(conn: &mut DbConnection, pack: &PackId) -> PackRow {
     pedigree_ledger::custody::load_pack(conn, pack)
