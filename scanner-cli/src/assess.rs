@@ -360,7 +360,7 @@ fn compare(status: &PackStatus, state: &PackState, reasons: &mut Reasons) {
     if let Some(recalled) = state.recalled {
         if recalled != status.recalled {
             disagreements.push(format!(
-                "the evidence shows the batch {}recalled, the status says the opposite",
+                "the evidence shows the pack {}recalled, the status says the opposite",
                 if recalled { "" } else { "not " }
             ));
         }
@@ -435,7 +435,7 @@ fn state_reasons(state: &PackState, code: &PackCode, ctx: &Context<'_>, reasons:
         reasons.add(
             ReasonKind::Refusal,
             "recalled",
-            "the evidence shows the batch recalled",
+            "the evidence shows the pack recalled (its batch, or it by serial)",
         );
     }
     if let (Some(ours), Some(holder), Status::Active) =
