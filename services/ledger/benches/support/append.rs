@@ -24,7 +24,7 @@ pub fn library(backend: &str, count: usize) {
     let p = parties();
     let start = Utc::now() - chrono::Duration::minutes(5);
     let (database, mut appender) = ledger_with_genesis(&db, &p, start);
-    let events = verifications(&p, "V", count, start);
+    let events = verifications(&p, count, start, |i| format!("V{i:09}"));
     let (preparing, appending) = append_timed(&mut appender, events, 5_000);
     let name = backend_name(&db);
     let per_event = |d: std::time::Duration| d.as_secs_f64() * 1e6 / count as f64;
@@ -45,7 +45,7 @@ pub fn library(backend: &str, count: usize) {
             per_event(appending)
         ),
     );
-    let overlapped = verifications(&p, "W", count, start);
+    let overlapped = verifications(&p, count, start, |i| format!("W{i:09}"));
     let elapsed = append_pipelined(&mut appender, overlapped, 5_000);
     report(
         "append, library path, prepare overlapping append",
@@ -73,7 +73,10 @@ pub fn http(backend: &str, count: usize, clients: usize) {
         let client = reqwest::Client::new();
         let start = Utc::now() - chrono::Duration::minutes(5);
         post_events(&client, &base, genesis(&p, start)).await;
-        let events = verifications(&p, "H", count, start);
+        // Pharmacies verify the packs on their shelves: a verification of an
+        // unknown serial is an alert (a durable write), not the everyday load.
+        post_events(&client, &base, stock_pharmacy(&p, count, start)).await;
+        let events = verifications(&p, count, start, shelf_serial);
         let mut batches = events
             .chunks(1_000)
             .map(<[_]>::to_vec)
@@ -101,7 +104,7 @@ pub fn http(backend: &str, count: usize, clients: usize) {
     report(
         "append over HTTP",
         &format!(
-            "{}, {count} verify events, {clients} clients x 1000",
+            "{}, {count} verify events of stocked packs, {clients} clients x 1000",
             backend_name(&db)
         ),
         format!("{:.0} events/s", count as f64 / elapsed.as_secs_f64()),
@@ -217,7 +220,7 @@ pub fn append_at_size(size: u64, count: usize) {
     drop(conn);
     let mut appender = open_appender(&database, &p);
     assert_eq!(appender.size(), size);
-    let events = verifications(&p, "S", count, start);
+    let events = verifications(&p, count, start, |i| format!("S{i:09}"));
     let elapsed = append_all(&mut appender, events, 5_000);
     let rate = count as f64 / elapsed.as_secs_f64();
     report(

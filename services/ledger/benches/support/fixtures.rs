@@ -131,12 +131,12 @@ pub fn pack(serial: &str) -> PackId {
 }
 
 /// `count` distinct signed verifications by the pharmacy, of serials
-/// `{prefix}{i}` (which need not exist: a verify event is an observation).
+/// `serial(i)` (which need not exist: a verify event is an observation).
 pub fn verifications(
     p: &Parties,
-    prefix: &str,
     count: usize,
     start: DateTime<Utc>,
+    serial: impl Fn(usize) -> String,
 ) -> Vec<EventSubmission> {
     (0..count)
         .map(|i| {
@@ -144,7 +144,7 @@ pub fn verifications(
                 &p.pharmacy,
                 at(start, 20, i as i64),
                 EventBody::Verify {
-                    pack: pack(&format!("{prefix}{i:09}")),
+                    pack: pack(&serial(i)),
                     lot: None,
                     expiry: None,
                     location: None,
