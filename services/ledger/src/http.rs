@@ -69,12 +69,13 @@ pub struct AppState {
     pub origin: String,
     pub log_verifier: NoteVerifier,
     pub governance_key: PublicKey,
-    pub request_window_secs: i64,
     pub risk: RiskEngine,
     /// Bounds the scorings of committed `verify` events running beside the
     /// answers: a request waits for a permit, so a scoring backlog slows
     /// clients down instead of piling up tasks and starving the pool.
     pub scoring: Arc<tokio::sync::Semaphore>,
+    /// Nonces of the signed requests accepted within the time window.
+    pub replay_guard: crate::auth::ReplayGuard,
 }
 
 pub(crate) type State = Data<Arc<AppState>>;
@@ -120,16 +121,16 @@ pub(crate) async fn as_signed_caller<T: Send + 'static>(
         .uri()
         .path_and_query()
         .map_or_else(|| request.path().to_string(), |p| p.as_str().to_string());
-    let window = state.request_window_secs;
+    let shared = state.clone();
     with_conn(state, move |conn| {
         let caller = auth::authenticate(
             conn,
+            &shared.replay_guard,
             &signed,
             &method,
             &path,
             &body,
             chrono::Utc::now(),
-            window,
         )?;
         work(conn, &caller)
     })

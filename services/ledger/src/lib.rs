@@ -140,12 +140,12 @@ impl Application {
             origin: settings.origin.clone(),
             log_verifier,
             governance_key: settings.governance_key,
-            request_window_secs: settings.request_window_secs,
             risk: risk::RiskEngine::new(pedigree_risk::Scorer::shipped()?),
             // Half the pool: reads and appends keep connections while scoring is busy.
             scoring: Arc::new(tokio::sync::Semaphore::new(
                 (settings.pool_size as usize / 2).max(1),
             )),
+            replay_guard: auth::ReplayGuard::new(chrono::Utc::now(), settings.request_window_secs),
         });
         let listener = TcpListener::bind(settings.listen)?;
         let port = listener.local_addr()?.port();

@@ -25,6 +25,7 @@ const MIGRATION_NAMES: &[&str] = &[
     "2026-11-28-000041_alert_triage",
     "2026-11-28-000042_dashboard_logins",
     "2026-11-29-000010_pack_recalls",
+    "2026-11-30-000001_drop_request_nonces",
 ];
 const MIGRATION_VERSIONS: &[&str] = &[
     "20261126000001",
@@ -33,6 +34,7 @@ const MIGRATION_VERSIONS: &[&str] = &[
     "20261128000041",
     "20261128000042",
     "20261129000010",
+    "20261130000001",
 ];
 
 /// Every table and index the migrations create, by name (the ledger table contract).
@@ -60,8 +62,7 @@ const SCHEMA_OBJECTS: &[&str] = &[
     "shipments_receiver",
     "shipment_discrepancies",
     "item_history",
-    "request_nonces",
-    "request_nonces_seen",
+    // (request_nonces and its index: dropped by 2026-11-30-000001)
     // 2026-11-27-000003_risk_alerts
     "risk_alerts",
     "risk_alerts_queue",
@@ -423,11 +424,6 @@ fn every_table_round_trips_on_every_backend() {
                 entry_idx: i64 = BIG_IDX,
             }
         );
-        assert_round_trip!(conn, backend, request_nonces {
-            public_key: Vec<u8> = hash(6),
-            nonce: String = s("n-1"),
-            seen_at: i64 = MICROS,
-        });
     }
 }
 

@@ -39,11 +39,7 @@ both_backends!(every_table_tampered_with_is_caught_by_the_audit_and_by_clients);
 const CLIENT_CHECKED: [&str; 1] = ["cosignatures"];
 
 /// Tables whose rows the log does not imply, so an audit replaying the log cannot judge them.
-const OPERATIONAL: [(&str, &str); 5] = [
-    (
-        "request_nonces",
-        "nonces of signed read requests, kept to refuse replays within the request window",
-    ),
+const OPERATIONAL: [(&str, &str); 4] = [
     (
         "risk_alerts",
         "the regulators' work queue of risk scores of verifications (scores of a model that may change)",

@@ -187,15 +187,6 @@ diesel::table! {
     }
 }
 
-diesel::table! {
-    /// Request nonces already seen per key, to refuse replayed requests.
-    request_nonces (public_key, nonce) {
-        public_key -> Binary,
-        nonce -> Text,
-        seen_at -> BigInt,
-    }
-}
-
 diesel::allow_tables_to_appear_in_same_query!(
     log_entries,
     event_items,
@@ -212,5 +203,4 @@ diesel::allow_tables_to_appear_in_same_query!(
     shipments,
     shipment_discrepancies,
     item_history,
-    request_nonces,
 );
