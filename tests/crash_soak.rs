@@ -1,9 +1,12 @@
 //! The soak load (not CI: `#[ignore]`, run by `scripts/soak.sh`): a `pedigree ledger` process
 //! on a SQLite file takes, for `PEDIGREE_SOAK_SECS` (default 600), the supply-chain stream of
-//! the crash harness from two clients and pharmacies' verifications in requests of
-//! `PEDIGREE_SOAK_BATCH` (default 500) events from two more; its resident memory is sampled
-//! every 5 s, every refused request or event counted as an error, and a summary is written to
-//! `PEDIGREE_SOAK_REPORT` (and printed).
+//! the crash harness from two clients and pharmacies' verifications from
+//! `PEDIGREE_SOAK_VERIFIERS` (default 4) more, in requests of `PEDIGREE_SOAK_BATCH` (default
+//! 1 000) events, as in the HTTP append benchmark. The verified packs are
+//! `PEDIGREE_SOAK_PACKS` (default 1 000 000) commissioned packs taken in turn, so each pack is
+//! verified a few times, as packs are, rather than thousands of times. The ledger's resident
+//! memory is sampled every 5 s, every refused request or event counted as an error, and a
+//! summary is written to `PEDIGREE_SOAK_REPORT` (and printed).
 
 mod crash_support;
 
@@ -58,7 +61,9 @@ fn rss_kib(pid: u32) -> Option<u64> {
 #[ignore = "a soak of minutes: run by scripts/soak.sh"]
 async fn soak() {
     let secs = env_count("PEDIGREE_SOAK_SECS", 600);
-    let batch_size = env_count("PEDIGREE_SOAK_BATCH", 500) as usize;
+    let batch_size = env_count("PEDIGREE_SOAK_BATCH", 1_000) as usize;
+    let verifiers = env_count("PEDIGREE_SOAK_VERIFIERS", 4);
+    let pack_count = env_count("PEDIGREE_SOAK_PACKS", 1_000_000) as usize;
     let dir = temp_dir("soak");
     let net = Arc::new(Network::new());
     let mut files = LedgerFiles::new(&net, &dir, &dir.join("ledger.sqlite").display().to_string());
@@ -70,21 +75,25 @@ async fn soak() {
 
     // Genesis and a batch whose packs the pharmacies verify.
     let verified = Batch::fresh(&gtin("0950600099990"), "SOAK");
-    let serials: Vec<String> = (0..100).map(|i| format!("V{i}")).collect();
+    let serials: Arc<Vec<String>> = Arc::new((0..pack_count).map(|i| format!("V{i:09}")).collect());
     let m = &net.manufacturer;
     let mut setup = net.genesis();
     setup.push(m.register_product(&verified.gtin, "Soak product"));
     setup.push(m.register_batch(&verified));
-    setup.push(m.commission(
-        &verified,
-        &serials.iter().map(String::as_str).collect::<Vec<_>>(),
-    ));
-    let outcomes = post_events(&http, &ledger.base, &setup)
-        .await
-        .expect("the setup is accepted");
-    assert!(outcomes
-        .iter()
-        .all(|o| matches!(o, Outcome::Accepted { .. })));
+    for chunk in serials.chunks(100_000) {
+        setup.push(m.commission(
+            &verified,
+            &chunk.iter().map(String::as_str).collect::<Vec<_>>(),
+        ));
+    }
+    for events in setup.chunks(5) {
+        let outcomes = post_events(&http, &ledger.base, events)
+            .await
+            .expect("the setup is accepted");
+        assert!(outcomes
+            .iter()
+            .all(|o| matches!(o, Outcome::Accepted { .. })));
+    }
 
     let started = Instant::now();
     let until = started + Duration::from_secs(secs);
@@ -104,12 +113,13 @@ async fn soak() {
             }
         }));
     }
-    for _ in 0..2 {
+    for verifier in 0..verifiers as usize {
         let (net, http, base, load) =
             (net.clone(), http.clone(), ledger.base.clone(), load.clone());
         let (verified, serials) = (verified.clone(), serials.clone());
         clients.push(tokio::spawn(async move {
-            let mut n = 0usize;
+            // Each verifier starts at its own part of the packs.
+            let mut n = verifier * serials.len() / verifiers as usize;
             while Instant::now() < until {
                 let events: Vec<_> = (0..batch_size)
                     .map(|i| {

@@ -10,7 +10,7 @@
 //! | `GET /v1/log` | anyone | origin, log verifier key, governance key, size |
 //! | `GET /v1/checkpoints/{size}` | anyone | the checkpoint issued at a tree size |
 //! | `POST /v1/checkpoints/{size}/cosignatures` | witnesses | add a tlog-cosignature |
-//! | `GET /v1/proofs/inclusion` | anyone | `?index=` or `?event_id=`, `&tree_size=` |
+//! | `GET /v1/proofs/inclusion` | anyone | `?index=` or `?event_id=&event_time=`, `&tree_size=` |
 //! | `GET /v1/proofs/consistency` | anyone | `?old=&new=` |
 //! | `GET /v1/packs/{gtin}/{serial}` | anyone | verification status (`?lot=&expiry=`) |
 //! | `GET /v1/scan?code=` | anyone | the same from a scanned payload |
@@ -39,7 +39,7 @@ use actix_web::{HttpRequest, HttpResponse};
 use diesel::prelude::*;
 use pedigree_openapi::Routes;
 use pedigree_schema::checkpoint::{CosignatureVerifier, SignedCheckpoint};
-use pedigree_schema::event::{EventBody, EventId, EventSubmission};
+use pedigree_schema::event::{EventBody, EventId, EventSubmission, Timestamp};
 use pedigree_schema::gs1::{Expiry, Gs1Data, Gtin, Lot, PackId, Serial};
 use pedigree_schema::keys::PublicKey;
 use pedigree_schema::merkle::{encode_entry_bundle, TileKind, TileRef, TILE_HEIGHT, TILE_WIDTH};
@@ -283,8 +283,13 @@ async fn score_verifies(state: &State, accepted: Vec<(u64, VerifyEvent)>) -> Res
     let today = chrono::Utc::now().date_naive();
     with_conn(state, move |conn| {
         for (idx, v) in accepted {
-            let mut status =
-                queries::pack_status(conn, &v.pack, v.lot.as_ref(), v.expiry.as_ref(), today)?;
+            let (mut status, facts) = queries::pack_status_with_facts(
+                conn,
+                &v.pack,
+                v.lot.as_ref(),
+                v.expiry.as_ref(),
+                today,
+            )?;
             shared.risk.assess_status(
                 conn,
                 &Verification {
@@ -296,6 +301,7 @@ async fn score_verifies(state: &State, accepted: Vec<(u64, VerifyEvent)>) -> Res
                     scanned_lot: v.lot.as_ref().map(Lot::as_str),
                     today,
                 },
+                &facts,
                 &mut status,
             )?;
         }
@@ -495,6 +501,9 @@ async fn tile(state: State, request: HttpRequest) -> Result<HttpResponse, ApiErr
 struct InclusionQuery {
     index: Option<u64>,
     event_id: Option<String>,
+    /// The event's `time`, which its holder knows: events are found by time
+    /// and id (see the `event_lookup_by_time` migration).
+    event_time: Option<Timestamp>,
     tree_size: Option<u64>,
 }
 
@@ -509,24 +518,26 @@ async fn inclusion(state: State, query: Query<InclusionQuery>) -> Result<HttpRes
                 format!("the log has {current} entries, fewer than tree_size {size}"),
             ));
         }
-        let index = match (query.index, query.event_id) {
-            (Some(index), None) => index,
-            (None, Some(id)) => {
+        let index = match (query.index, query.event_id, query.event_time) {
+            (Some(index), None, None) => index,
+            (None, Some(id), Some(time)) => {
                 let id = EventId::parse(&id).ok_or_else(|| {
                     ApiError::bad_request("malformed_event_id", "event_id must be 64 hex digits")
                 })?;
                 log_entries::table
+                    .filter(log_entries::event_time.eq(time.unix_micros()))
                     .filter(log_entries::event_id.eq(id.0.to_vec()))
                     .select(log_entries::idx)
                     .first::<i64>(conn)
                     .optional()?
-                    .ok_or_else(|| ApiError::NotFound(format!("event {id} is not in the log")))?
-                    as u64
+                    .ok_or_else(|| {
+                        ApiError::NotFound(format!("event {id} at {time} is not in the log"))
+                    })? as u64
             }
             _ => {
                 return Err(ApiError::bad_request(
                     "bad_query",
-                    "give exactly one of index and event_id",
+                    "give either index, or event_id with the event's event_time",
                 ))
             }
         };
@@ -643,7 +654,8 @@ async fn status_for(
     }
     let shared = state.clone();
     as_caller(state, request, move |conn, caller| {
-        let mut status = queries::pack_status(conn, &pack, lot.as_ref(), expiry.as_ref(), today)?;
+        let (mut status, facts) =
+            queries::pack_status_with_facts(conn, &pack, lot.as_ref(), expiry.as_ref(), today)?;
         let scan = Verification {
             pack: &pack,
             party: &caller.gln,
@@ -653,7 +665,9 @@ async fn status_for(
             scanned_lot: lot.as_ref().map(Lot::as_str),
             today,
         };
-        shared.risk.assess_status(conn, &scan, &mut status)?;
+        shared
+            .risk
+            .assess_status(conn, &scan, &facts, &mut status)?;
         Ok(status)
     })
     .await

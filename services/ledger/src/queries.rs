@@ -85,19 +85,67 @@ pub fn pack_status(
     expiry: Option<&Expiry>,
     today: chrono::NaiveDate,
 ) -> Result<PackStatus, ApiError> {
+    pack_status_with_facts(conn, pack, lot, expiry, today).map(|(status, _)| status)
+}
+
+/// What the ledger holds on one pack, read once per verification: the
+/// status is judged from it, and the risk scoring reuses it rather than
+/// reading the same rows again.
+pub struct PackFacts {
+    pub product_name: Option<String>,
+    pub row: Option<PackRow>,
+    pub batch: Option<BatchRow>,
+    /// Who recalled the pack itself (a recall listing serials).
+    pub pack_recall: Option<String>,
+}
+
+impl PackFacts {
+    pub fn load(conn: &mut DbConnection, pack: &PackId) -> Result<Self, ApiError> {
+        let product_name: Option<String> = products::table
+            .find(pack.gtin.as_str())
+            .select(products::name)
+            .first(conn)
+            .optional()?;
+        let Some(row) = custody::load_pack(conn, pack)? else {
+            return Ok(Self {
+                product_name,
+                row: None,
+                batch: None,
+                pack_recall: None,
+            });
+        };
+        let batch = custody::load_batch(conn, &row.gtin, &row.lot)?;
+        let pack_recall = custody::pack_recalled_by(conn, &row.gtin, &row.serial)?;
+        Ok(Self {
+            product_name,
+            row: Some(row),
+            batch,
+            pack_recall,
+        })
+    }
+
+    /// Recalled, as a batch or as a listed serial.
+    pub fn recalled(&self) -> bool {
+        self.batch.as_ref().is_some_and(|b| b.recalled_by.is_some()) || self.pack_recall.is_some()
+    }
+}
+
+/// [`pack_status`], with the facts it was judged from.
+pub fn pack_status_with_facts(
+    conn: &mut DbConnection,
+    pack: &PackId,
+    lot: Option<&Lot>,
+    expiry: Option<&Expiry>,
+    today: chrono::NaiveDate,
+) -> Result<(PackStatus, PackFacts), ApiError> {
     let tree_size = latest_size(conn)?;
-    let product_name: Option<String> = products::table
-        .find(pack.gtin.as_str())
-        .select(products::name)
-        .first(conn)
-        .optional()?;
-    let row = custody::load_pack(conn, pack)?;
+    let facts = PackFacts::load(conn, pack)?;
     let mut answer = PackStatus {
         gtin: pack.gtin.to_string(),
         serial: pack.serial.to_string(),
         status: "unknown".into(),
         decommission_reason: None,
-        product_name,
+        product_name: facts.product_name.clone(),
         lot: None,
         expiry: None,
         recalled: false,
@@ -107,7 +155,7 @@ pub fn pack_status(
         tree_size,
         risk: None,
     };
-    let Some(row) = row else {
+    let Some(row) = &facts.row else {
         answer.alerts.push(if answer.product_name.is_none() {
             alert(
                 RejectCode::ProductUnknown,
@@ -119,28 +167,26 @@ pub fn pack_status(
                 format!("pack {pack} is not known (FMD A3)"),
             )
         });
-        return Ok(answer);
+        return Ok((answer, facts));
     };
-    let batch = custody::load_batch(conn, &row.gtin, &row.lot)?;
-    let pack_recall = custody::pack_recalled_by(conn, &row.gtin, &row.serial)?;
     answer.status = row.status.clone();
     answer.decommission_reason = row.decommission_reason.clone();
     answer.lot = Some(row.lot.clone());
-    if let Some(batch) = &batch {
+    if let Some(batch) = &facts.batch {
         answer.expiry = Some(batch.expiry.clone());
-        answer.recalled = batch.recalled_by.is_some() || pack_recall.is_some();
+        answer.recalled = facts.recalled();
         answer.expired = batch.is_expired_on(today);
     }
     answer.alerts = status_alerts(
         pack,
-        &row,
-        batch.as_ref(),
-        pack_recall.as_deref(),
+        row,
+        facts.batch.as_ref(),
+        facts.pack_recall.as_deref(),
         (lot, expiry),
         answer.expired,
     );
     answer.ok_to_supply = answer.alerts.is_empty() && row.status == status::ACTIVE;
-    Ok(answer)
+    Ok((answer, facts))
 }
 
 /// `pack_recall`: who recalled the pack itself (a recall listing serials);

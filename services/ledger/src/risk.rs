@@ -17,11 +17,11 @@ use pedigree_schema::event::{GeoPoint, Role, SignedEvent};
 use pedigree_schema::gs1::PackId;
 
 use crate::alerts::{self, NewAlert, CLASSIFIER};
-use crate::custody::{self, pack_item};
-use crate::db::schema::{item_history, log_entries, parties, products};
+use crate::custody::pack_item;
+use crate::db::schema::{item_history, log_entries, parties};
 use crate::db::DbConnection;
 use crate::error::ApiError;
-use crate::queries::{Alert, PackStatus};
+use crate::queries::{Alert, PackFacts, PackStatus};
 use crate::rejection::RejectCode;
 
 const HOUR_MICROS: i64 = 3_600_000_000;
@@ -67,9 +67,10 @@ impl RiskEngine {
         &self,
         conn: &mut DbConnection,
         scan: &Verification<'_>,
+        facts: &PackFacts,
         status: &mut PackStatus,
     ) -> Result<(), ApiError> {
-        status.risk = self.assess(conn, scan)?;
+        status.risk = self.assess(conn, scan, facts)?;
         if status.risk.is_some() {
             alerts::raise_rule_alerts(conn, scan.pack, scan.party, scan.scanned_lot, status)?;
         }
@@ -113,12 +114,14 @@ impl RiskEngine {
         count
     }
 
-    /// Scores a verification; stores an alert when the score reaches the
-    /// threshold. `None` when the party is not registered.
+    /// Scores a verification of the pack `facts` describe (read for its
+    /// status); stores an alert when the score reaches the threshold. `None`
+    /// when the party is not registered.
     pub fn assess(
         &self,
         conn: &mut DbConnection,
         scan: &Verification<'_>,
+        facts: &PackFacts,
     ) -> Result<Option<RiskScore>, ApiError> {
         let party: Option<(String, Option<i32>, Option<i32>)> = parties::table
             .find(scan.party)
@@ -130,29 +133,22 @@ impl RiskEngine {
         };
         let role = Role::parse(&role)
             .ok_or_else(|| ApiError::Internal(format!("party {} has role {role}", scan.party)))?;
-        let history = history(conn, scan.pack, scan.before_idx)?;
-        let row = custody::load_pack(conn, scan.pack)?;
-        let lot = row.as_ref().map(|r| r.lot.clone());
+        let custodian = facts.row.as_ref().map(|r| r.custodian.as_str());
+        let (history, custodian_place) = history(conn, scan.pack, scan.before_idx, custodian)?;
         let mut state = PackState {
-            product_known: products::table
-                .find(scan.pack.gtin.as_str())
-                .select(products::gtin)
-                .first::<String>(conn)
-                .optional()?
-                .is_some(),
+            product_known: facts.product_name.is_some(),
             ..PackState::default()
         };
-        if let Some(row) = row {
-            let batch = custody::load_batch(conn, &row.gtin, &row.lot)?;
+        if let Some(row) = &facts.row {
             state.known = true;
-            state.recalled = batch.as_ref().is_some_and(|b| b.recalled_by.is_some())
-                || custody::pack_recalled_by(conn, &row.gtin, &row.serial)?.is_some();
-            state.expired = batch.as_ref().is_some_and(|b| b.is_expired_on(scan.today));
-            state.custodian_place = places(conn, std::slice::from_ref(&row.custodian))?
-                .get(&row.custodian)
-                .copied();
-            state.custodian = Some(row.custodian);
-            state.status = row.status;
+            state.recalled = facts.recalled();
+            state.expired = facts
+                .batch
+                .as_ref()
+                .is_some_and(|b| b.is_expired_on(scan.today));
+            state.custodian_place = custodian_place;
+            state.custodian = Some(row.custodian.clone());
+            state.status = row.status.clone();
         }
         let context = ScanContext {
             party: scan.party.to_string(),
@@ -164,12 +160,13 @@ impl RiskEngine {
         };
         let risk = self.scorer.score(&extract(&history, &state, &context));
         if risk.score >= self.scorer.alert_threshold() {
+            let lot = facts.row.as_ref().map(|r| r.lot.as_str());
             alerts::raise(
                 conn,
                 &NewAlert {
                     source: CLASSIFIER,
                     pack: scan.pack,
-                    lot: lot.as_deref().or(scan.scanned_lot),
+                    lot: lot.or(scan.scanned_lot),
                     party: scan.party,
                     score: risk.score,
                     reasons: &risk.reasons,
@@ -199,12 +196,15 @@ fn places(conn: &mut DbConnection, glns: &[String]) -> Result<HashMap<String, Ge
         .collect())
 }
 
-/// The pack's history in log order, each event placed at its actor.
+/// The pack's history in log order, each event placed at its actor, and
+/// the place of `custodian` (the pack's current holder), found with the
+/// actors' in one query.
 fn history(
     conn: &mut DbConnection,
     pack: &PackId,
     before_idx: Option<i64>,
-) -> Result<Vec<HistoryEvent>, ApiError> {
+    custodian: Option<&str>,
+) -> Result<(Vec<HistoryEvent>, Option<GeoPoint>), ApiError> {
     let rows: Vec<(i64, Vec<u8>)> = item_history::table
         .inner_join(log_entries::table.on(log_entries::idx.eq(item_history::entry_idx)))
         .filter(item_history::item.eq(pack_item(pack)))
@@ -219,15 +219,17 @@ fn history(
                 .map_err(|e| ApiError::Internal(format!("entry {idx}: {e}")))
         })
         .collect::<Result<_, _>>()?;
-    let mut actors: Vec<String> = events.iter().map(|s| s.event.actor.to_string()).collect();
-    actors.sort_unstable();
-    actors.dedup();
-    let places = places(conn, &actors)?;
-    Ok(events
+    let mut glns: Vec<String> = events.iter().map(|s| s.event.actor.to_string()).collect();
+    glns.extend(custodian.map(str::to_string));
+    glns.sort_unstable();
+    glns.dedup();
+    let places = places(conn, &glns)?;
+    let history = events
         .iter()
         .map(|s| {
             let place = places.get(s.event.actor.as_str()).copied();
             HistoryEvent::from_event(&s.event, place)
         })
-        .collect())
+        .collect();
+    Ok((history, custodian.and_then(|c| places.get(c).copied())))
 }

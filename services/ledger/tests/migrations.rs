@@ -26,6 +26,7 @@ const MIGRATION_NAMES: &[&str] = &[
     "2026-11-28-000042_dashboard_logins",
     "2026-11-29-000010_pack_recalls",
     "2026-11-30-000001_drop_request_nonces",
+    "2026-12-01-000001_event_lookup_by_time",
 ];
 const MIGRATION_VERSIONS: &[&str] = &[
     "20261126000001",
@@ -35,6 +36,7 @@ const MIGRATION_VERSIONS: &[&str] = &[
     "20261128000042",
     "20261129000010",
     "20261130000001",
+    "20261201000001",
 ];
 
 /// Every table and index the migrations create, by name (the ledger table contract).
@@ -78,6 +80,8 @@ const SCHEMA_OBJECTS: &[&str] = &[
     "pack_recalls",
     "pack_recalls_batch",
     "pack_recalls_recall",
+    // 2026-12-01-000001_event_lookup_by_time
+    "log_entries_time_id",
 ];
 
 #[derive(QueryableByName)]
@@ -455,7 +459,7 @@ fn duplicate_keys_and_missing_rows_map_to_their_db_errors() {
 
         for (idx, event_id, constraint) in [
             (0, vec![2], "log_entries_pkey"),
-            (1, vec![1], "log_entries_event_id_key"),
+            (1, vec![1], "log_entries_time_id"),
         ] {
             match insert_log_entry(conn, idx, event_id) {
                 Err(DbError::UniqueViolation {

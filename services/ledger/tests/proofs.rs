@@ -10,7 +10,7 @@ use chrono::Utc;
 use common::*;
 use pedigree_ledger::db::testing::TestDatabase;
 use pedigree_schema::checkpoint::SignedCheckpoint;
-use pedigree_schema::event::{EventBody, EventSubmission, GeoPoint};
+use pedigree_schema::event::{EventBody, EventSubmission, GeoPoint, Timestamp};
 use pedigree_schema::merkle::{
     decode_entry_bundle, leaf_hash, root_from_leaf_hashes, root_plan, Hash, NodeId,
 };
@@ -123,11 +123,12 @@ async fn proofs_verify_against_chained_checkpoints(db: TestDatabase) {
                 .unwrap_or_else(|e| panic!("{path}: {e}"));
         }
     }
-    // By event id, against the latest checkpoint.
+    // By event id and time, against the latest checkpoint.
     let latest = &checkpoints[4];
     for (index, event) in log.iter().enumerate() {
         let id = event.signed.id().expect("event id");
-        let path = format!("/v1/proofs/inclusion?event_id={id}");
+        let time = event.signed.event.time;
+        let path = format!("/v1/proofs/inclusion?event_id={id}&event_time={time}");
         let proof: InclusionProof =
             serde_json::from_value(ledger.get(&path).await.ok()).expect("an inclusion proof");
         assert_eq!((proof.index, proof.tree_size), (index as u64, 11));
@@ -135,8 +136,24 @@ async fn proofs_verify_against_chained_checkpoints(db: TestDatabase) {
             .verify(latest.checkpoint().root())
             .unwrap_or_else(|e| panic!("{path}: {e}"));
     }
-    let unknown = format!("/v1/proofs/inclusion?event_id={}", "ab".repeat(32));
+    let (first_id, first_time) = (
+        log[0].signed.id().expect("event id"),
+        log[0].signed.event.time,
+    );
+    let unknown = format!(
+        "/v1/proofs/inclusion?event_id={}&event_time={first_time}",
+        "ab".repeat(32)
+    );
     ledger.get(&unknown).await.assert_error(404, "not_found");
+    // The id alone does not find an event: the log looks events up by time and id.
+    let later = Timestamp::from_unix_micros(first_time.unix_micros() + 1).expect("a time");
+    let wrong_time = format!("/v1/proofs/inclusion?event_id={first_id}&event_time={later}");
+    ledger.get(&wrong_time).await.assert_error(404, "not_found");
+    let without_time = format!("/v1/proofs/inclusion?event_id={first_id}");
+    ledger
+        .get(&without_time)
+        .await
+        .assert_error(400, "bad_query");
 
     // Consistency between every pair of checkpoints.
     for (i, older) in checkpoints.iter().enumerate() {

@@ -634,9 +634,17 @@ async fn malformed_requests_get_json_errors(db: TestDatabase) {
             "bad_query",
         ),
         (
-            "/v1/proofs/inclusion?event_id=00".to_string(),
+            "/v1/proofs/inclusion?event_id=00&event_time=2026-11-26T08:00:00Z".to_string(),
             400,
             "malformed_event_id",
+        ),
+        (
+            format!(
+                "/v1/proofs/inclusion?event_id={}&event_time=yesterday",
+                "ab".repeat(32)
+            ),
+            400,
+            "bad_query",
         ),
         (
             "/v1/proofs/inclusion?index=99".to_string(),

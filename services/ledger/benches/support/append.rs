@@ -198,12 +198,55 @@ pub fn commission_serials(serials: usize) {
     );
 }
 
+/// Which packs the verifications appended into a large log name.
+#[derive(Clone, Copy)]
+pub enum Packs {
+    /// Serials adjacent in key order, as when a new batch reaches the
+    /// shelves: the history index takes their rows at one place.
+    Adjacent,
+    /// Serials scattered over the key space of the padding's packs, as when
+    /// packs of every batch ever made are verified: each event's history row
+    /// lands on an index page of its own.
+    Scattered,
+}
+
+impl Packs {
+    fn serial(self, i: usize) -> String {
+        match self {
+            Packs::Adjacent => format!("S{i:09}"),
+            // 12 hex digits, like the padding's serials (SplitMix64 spreads them).
+            Packs::Scattered => {
+                let mut z = (i as u64).wrapping_add(0x9E37_79B9_7F4A_7C15);
+                z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+                z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+                format!("{:012X}", (z ^ (z >> 31)) >> 16)
+            }
+        }
+    }
+
+    fn describe(self) -> &'static str {
+        match self {
+            Packs::Adjacent => "packs adjacent in key order",
+            Packs::Scattered => "packs scattered over the history",
+        }
+    }
+
+    fn plot_series(self) -> &'static str {
+        match self {
+            Packs::Adjacent => "append",
+            Packs::Scattered => "append-scattered",
+        }
+    }
+}
+
 /// Appends `count` verifications to a SQLite log already holding `size`
-/// entries. The padding entries are synthetic rows (random ids and bytes
-/// of a typical entry's size, one history row each, a consistent tree and a
-/// signed checkpoint over it): they cost what real entries cost in the
-/// indexes the append path writes to, without signing millions of events.
-pub fn append_at_size(size: u64, count: usize) {
+/// entries. The padding entries are synthetic rows (random ids, times
+/// increasing with the index and ending before the appended events, bytes
+/// of a typical entry's size, one history row each for a pack with a random
+/// serial, a consistent tree and a signed checkpoint over it): they cost
+/// what real entries cost in the indexes the append path writes to, without
+/// signing millions of events.
+pub fn append_at_size(size: u64, count: usize, packs: Packs) {
     let db = pedigree_ledger::db::testing::TestDatabase::sqlite();
     let p = parties();
     let start = Utc::now() - chrono::Duration::minutes(5);
@@ -215,27 +258,30 @@ pub fn append_at_size(size: u64, count: usize) {
     drop(appender);
     let built = Instant::now();
     let mut conn = database.dedicated_connection().expect("conn");
-    pad_log(&mut conn, &previous, size);
+    pad_log(&mut conn, &previous, size, Timestamp::from(start));
     let build_time = built.elapsed();
     drop(conn);
     let mut appender = open_appender(&database, &p);
     assert_eq!(appender.size(), size);
-    let events = verifications(&p, count, start, |i| format!("S{i:09}"));
+    let events = verifications(&p, count, start, |i| packs.serial(i));
     let elapsed = append_all(&mut appender, events, 5_000);
     let rate = count as f64 / elapsed.as_secs_f64();
     report(
         "append, library path, into a log of given size",
         &format!(
-            "SQLite, {size} entries, {count} verify events (padding built in {:.0} s)",
+            "SQLite, {size} entries, {count} verify events of {} (padding built in {:.0} s)",
+            packs.describe(),
             build_time.as_secs_f64()
         ),
         format!("{rate:.0} events/s"),
     );
-    plot_point("append", size, rate);
+    plot_point(packs.plot_series(), size, rate);
 }
 
-/// Extends the log from its genesis entries to `size` entries of padding.
-fn pad_log(conn: &mut DbConnection, previous: &SignedCheckpoint, size: u64) {
+/// Extends the log from its genesis entries to `size` entries of padding,
+/// dated one microsecond apart up to `before`.
+fn pad_log(conn: &mut DbConnection, previous: &SignedCheckpoint, size: u64, before: Timestamp) {
+    let first_time = before.unix_micros() - size as i64;
     let first = previous.checkpoint().size();
     let mut frontier = tree::load_frontier(conn, first).expect("frontier");
     let mut next = first;
@@ -256,7 +302,7 @@ fn pad_log(conn: &mut DbConnection, previous: &SignedCheckpoint, size: u64) {
                 diesel::sql_query(format!(
                     "WITH RECURSIVE n(i) AS (SELECT {from} UNION ALL SELECT i + 1 FROM n WHERE i + 1 < {to}) \
                      INSERT INTO log_entries (idx, event_id, leaf_hash, kind, actor, event_time, entry) \
-                     SELECT i, randomblob(32), randomblob(32), 'verify', '4000000000026', 0, randomblob(420) FROM n"
+                     SELECT i, randomblob(32), randomblob(32), 'verify', '4000000000026', {first_time} + i, randomblob(420) FROM n"
                 ))
                 .execute(c)?;
                 diesel::sql_query(format!(

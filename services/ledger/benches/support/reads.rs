@@ -140,7 +140,8 @@ pub fn scoring_cost(packs: usize, samples: usize) {
         let started = Instant::now();
         for i in 0..samples {
             let id = pack(&shelf_serial((i * 7919) % packs));
-            let status = queries::pack_status(conn, &id, None, None, today).expect("status");
+            let (status, facts) =
+                queries::pack_status_with_facts(conn, &id, None, None, today).expect("status");
             if score {
                 let scan = Verification {
                     pack: &id,
@@ -151,7 +152,7 @@ pub fn scoring_cost(packs: usize, samples: usize) {
                     scanned_lot: None,
                     today,
                 };
-                let risk = engine.assess(conn, &scan).expect("assess");
+                let risk = engine.assess(conn, &scan, &facts).expect("assess");
                 assert!(risk.is_some() && status.status != "unknown");
             }
         }
