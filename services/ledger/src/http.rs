@@ -54,8 +54,8 @@ use crate::db::{Database, DbConnection};
 use crate::error::ApiError;
 use crate::log::{latest_checkpoint_note, prepare};
 use crate::queries::{self, Caller};
-use crate::rejection::{RejectCode, Rejection};
-use crate::risk::{RiskEngine, Verification};
+use crate::rejection::Rejection;
+use crate::risk::{RiskEngine, Scan};
 use crate::tree;
 use crate::writer::LogWriter;
 
@@ -204,17 +204,21 @@ async fn append_events(state: State, body: Json<AppendRequest>) -> Result<HttpRe
             ),
         ));
     }
-    let verifies: Vec<(usize, VerifyEvent)> = events
+    let verifies: Vec<(usize, Scan)> = events
         .iter()
         .enumerate()
-        .filter_map(|(i, e)| VerifyEvent::of(e).map(|v| (i, v)))
+        .filter_map(|(i, e)| verify_scan(e).map(|v| (i, v)))
         .collect();
     let prepared = web::block(move || prepare(events)).await?;
     let outcomes = state.writer.append(prepared).await?;
-    let accepted: Vec<(u64, VerifyEvent)> = verifies
+    // A committed verify event is scored on the history before it.
+    let accepted: Vec<Scan> = verifies
         .into_iter()
-        .filter_map(|(i, v)| match outcomes.get(i) {
-            Some(Ok(receipt)) => Some((receipt.index, v)),
+        .filter_map(|(i, scan)| match outcomes.get(i) {
+            Some(Ok(receipt)) => Some(Scan {
+                before_idx: Some(receipt.index as i64),
+                ..scan
+            }),
             _ => None,
         })
         .collect();
@@ -242,69 +246,31 @@ async fn append_events(state: State, body: Json<AppendRequest>) -> Result<HttpRe
     Ok(HttpResponse::Ok().json(serde_json::json!({ "results": results })))
 }
 
-/// An appended `verify` event, to be scored once committed.
-struct VerifyEvent {
-    pack: PackId,
-    party: String,
-    time: i64,
-    lot: Option<Lot>,
-    expiry: Option<Expiry>,
-}
-
-impl VerifyEvent {
-    fn of(submission: &EventSubmission) -> Option<Self> {
-        let event = &submission.signed.event;
-        match &event.body {
-            EventBody::Verify {
-                pack, lot, expiry, ..
-            } => Some(Self {
-                pack: pack.clone(),
-                party: event.actor.to_string(),
-                time: event.time.unix_micros(),
-                lot: lot.clone(),
-                expiry: expiry.clone(),
-            }),
-            _ => None,
-        }
+/// The verification an appended `verify` event records, to be scored once
+/// committed.
+fn verify_scan(submission: &EventSubmission) -> Option<Scan> {
+    let event = &submission.signed.event;
+    match &event.body {
+        EventBody::Verify {
+            pack, lot, expiry, ..
+        } => Some(Scan {
+            pack: pack.clone(),
+            lot: lot.clone(),
+            expiry: expiry.clone(),
+            party: event.actor.to_string(),
+            time: event.time.unix_micros(),
+            before_idx: None,
+        }),
+        _ => None,
     }
 }
 
-/// Whether the status found the printed lot or expiry wrong.
-fn code_mismatch(status: &queries::PackStatus) -> bool {
-    status
-        .alerts
-        .iter()
-        .any(|a| a.code == RejectCode::BatchMismatch || a.code == RejectCode::ExpiryMismatch)
-}
-
-/// Scores committed verify events (at log index `idx`, from the history before it).
-async fn score_verifies(state: &State, accepted: Vec<(u64, VerifyEvent)>) -> Result<(), ApiError> {
+/// Scores committed verify events (and queues their alerts).
+async fn score_verifies(state: &State, accepted: Vec<Scan>) -> Result<(), ApiError> {
     let shared = state.clone();
     let today = chrono::Utc::now().date_naive();
     with_conn(state, move |conn| {
-        for (idx, v) in accepted {
-            let (mut status, facts) = queries::pack_status_with_facts(
-                conn,
-                &v.pack,
-                v.lot.as_ref(),
-                v.expiry.as_ref(),
-                today,
-            )?;
-            shared.risk.assess_status(
-                conn,
-                &Verification {
-                    pack: &v.pack,
-                    party: &v.party,
-                    time: v.time,
-                    before_idx: Some(idx as i64),
-                    code_mismatch: code_mismatch(&status),
-                    scanned_lot: v.lot.as_ref().map(Lot::as_str),
-                    today,
-                },
-                &facts,
-                &mut status,
-            )?;
-        }
+        shared.risk.verify_and_score(conn, &accepted, today)?;
         Ok(())
     })
     .await
@@ -654,21 +620,18 @@ async fn status_for(
     }
     let shared = state.clone();
     as_caller(state, request, move |conn, caller| {
-        let (mut status, facts) =
-            queries::pack_status_with_facts(conn, &pack, lot.as_ref(), expiry.as_ref(), today)?;
-        let scan = Verification {
-            pack: &pack,
-            party: &caller.gln,
+        let scan = Scan {
+            pack,
+            lot,
+            expiry,
+            party: caller.gln.clone(),
             time: chrono::Utc::now().timestamp_micros(),
             before_idx: None,
-            code_mismatch: code_mismatch(&status),
-            scanned_lot: lot.as_ref().map(Lot::as_str),
-            today,
         };
-        shared
-            .risk
-            .assess_status(conn, &scan, &facts, &mut status)?;
-        Ok(status)
+        let mut statuses = shared.risk.verify_and_score(conn, &[scan], today)?;
+        statuses
+            .pop()
+            .ok_or_else(|| ApiError::Internal("no status for the scan".into()))
     })
     .await
 }

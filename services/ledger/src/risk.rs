@@ -14,14 +14,14 @@ use std::sync::Mutex;
 use diesel::prelude::*;
 use pedigree_risk::{extract, HistoryEvent, PackState, RiskScore, ScanContext, Scorer};
 use pedigree_schema::event::{GeoPoint, Role, SignedEvent};
-use pedigree_schema::gs1::PackId;
+use pedigree_schema::gs1::{Expiry, Lot, PackId};
 
 use crate::alerts::{self, NewAlert, CLASSIFIER};
 use crate::custody::pack_item;
 use crate::db::schema::{item_history, log_entries, parties};
-use crate::db::DbConnection;
+use crate::db::{write_transaction, DbConnection};
 use crate::error::ApiError;
-use crate::queries::{Alert, PackFacts, PackStatus};
+use crate::queries::{self, Alert, PackFacts, PackStatus};
 use crate::rejection::RejectCode;
 
 const HOUR_MICROS: i64 = 3_600_000_000;
@@ -43,6 +43,20 @@ pub struct Verification<'a> {
     pub today: chrono::NaiveDate,
 }
 
+/// A verification as asked for: the pack and what its code carries, who
+/// verified it and when.
+pub struct Scan {
+    pub pack: PackId,
+    pub lot: Option<Lot>,
+    pub expiry: Option<Expiry>,
+    /// GLN of the verifying party.
+    pub party: String,
+    /// Unix microseconds.
+    pub time: i64,
+    /// See [`Verification::before_idx`].
+    pub before_idx: Option<i64>,
+}
+
 /// The shipped model and the recent unknown-serial scans per party (kept
 /// in memory: a burst detector needs the last hour only).
 pub struct RiskEngine {
@@ -58,21 +72,75 @@ impl RiskEngine {
         }
     }
 
+    /// Judges each scan's pack (its FMD status), scores the scan, and queues
+    /// the alerts they raise. The reads run in one read transaction (one
+    /// snapshot, and no locking per statement); the alerts are written
+    /// after it, in one write transaction, so a read transaction never has
+    /// to become a writer (which SQLite refuses once another writer has
+    /// committed).
+    pub fn verify_and_score(
+        &self,
+        conn: &mut DbConnection,
+        scans: &[Scan],
+        today: chrono::NaiveDate,
+    ) -> Result<Vec<PackStatus>, ApiError> {
+        let mut raised = Vec::new();
+        let statuses = conn.transaction(|conn| {
+            scans
+                .iter()
+                .map(|scan| {
+                    let (mut status, facts) = queries::pack_status_with_facts(
+                        conn,
+                        &scan.pack,
+                        scan.lot.as_ref(),
+                        scan.expiry.as_ref(),
+                        today,
+                    )?;
+                    let verification = Verification {
+                        pack: &scan.pack,
+                        party: &scan.party,
+                        time: scan.time,
+                        before_idx: scan.before_idx,
+                        code_mismatch: status.alerts.iter().any(|a| {
+                            a.code == RejectCode::BatchMismatch
+                                || a.code == RejectCode::ExpiryMismatch
+                        }),
+                        scanned_lot: scan.lot.as_ref().map(Lot::as_str),
+                        today,
+                    };
+                    self.assess_status(conn, &verification, &facts, &mut status, &mut raised)?;
+                    Ok(status)
+                })
+                .collect::<Result<Vec<_>, ApiError>>()
+        })?;
+        if !raised.is_empty() {
+            write_transaction(conn, |conn| alerts::raise(conn, &raised))?;
+        }
+        Ok(statuses)
+    }
+
     /// Scores a verification and folds the score into the status: at or
     /// above the alert threshold the pack is not fit to supply, whatever the
     /// per-pack rules say, and the reasons become a `suspect_counterfeit`
     /// alert. A registered party's verification that the rules alert on is
-    /// queued for regulators too.
-    pub fn assess_status(
+    /// queued for regulators too (into `raised`).
+    fn assess_status(
         &self,
         conn: &mut DbConnection,
         scan: &Verification<'_>,
         facts: &PackFacts,
         status: &mut PackStatus,
+        raised: &mut Vec<NewAlert>,
     ) -> Result<(), ApiError> {
-        status.risk = self.assess(conn, scan, facts)?;
+        status.risk = self.assess(conn, scan, facts, raised)?;
         if status.risk.is_some() {
-            alerts::raise_rule_alerts(conn, scan.pack, scan.party, scan.scanned_lot, status)?;
+            raised.extend(alerts::rule_alerts(
+                scan.pack,
+                scan.party,
+                scan.scanned_lot,
+                status,
+                facts,
+            ));
         }
         if let Some(risk) = status
             .risk
@@ -115,13 +183,14 @@ impl RiskEngine {
     }
 
     /// Scores a verification of the pack `facts` describe (read for its
-    /// status); stores an alert when the score reaches the threshold. `None`
-    /// when the party is not registered.
+    /// status); adds an alert to `raised` when the score reaches the
+    /// threshold. `None` when the party is not registered.
     pub fn assess(
         &self,
         conn: &mut DbConnection,
         scan: &Verification<'_>,
         facts: &PackFacts,
+        raised: &mut Vec<NewAlert>,
     ) -> Result<Option<RiskScore>, ApiError> {
         let party: Option<(String, Option<i32>, Option<i32>)> = parties::table
             .find(scan.party)
@@ -160,18 +229,18 @@ impl RiskEngine {
         };
         let risk = self.scorer.score(&extract(&history, &state, &context));
         if risk.score >= self.scorer.alert_threshold() {
-            let lot = facts.row.as_ref().map(|r| r.lot.as_str());
-            alerts::raise(
-                conn,
-                &NewAlert {
-                    source: CLASSIFIER,
-                    pack: scan.pack,
-                    lot: lot.or(scan.scanned_lot),
-                    party: scan.party,
-                    score: risk.score,
-                    reasons: &risk.reasons,
-                },
-            )?;
+            raised.push(NewAlert {
+                source: CLASSIFIER.to_string(),
+                pack: scan.pack.clone(),
+                lot: facts
+                    .row
+                    .as_ref()
+                    .map(|r| r.lot.clone())
+                    .or(scan.scanned_lot.map(str::to_string)),
+                party: scan.party.to_string(),
+                score: risk.score,
+                reasons: risk.reasons.clone(),
+            });
         }
         Ok(Some(risk))
     }

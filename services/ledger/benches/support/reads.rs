@@ -152,7 +152,9 @@ pub fn scoring_cost(packs: usize, samples: usize) {
                     scanned_lot: None,
                     today,
                 };
-                let risk = engine.assess(conn, &scan, &facts).expect("assess");
+                let risk = engine
+                    .assess(conn, &scan, &facts, &mut Vec::new())
+                    .expect("assess");
                 assert!(risk.is_some() && status.status != "unknown");
             }
         }

@@ -16,10 +16,10 @@ use pedigree_schema::event::Role;
 use pedigree_schema::gs1::PackId;
 use serde::{Deserialize, Serialize};
 
-use crate::custody;
 use crate::db::DbConnection;
 use crate::error::ApiError;
-use crate::queries::{Caller, PackStatus};
+use crate::log::MAX_BOUND_PARAMETERS;
+use crate::queries::{Caller, PackFacts, PackStatus};
 use crate::rejection::RejectCode;
 
 diesel::table! {
@@ -131,78 +131,80 @@ const ALERTING_RULES: [RejectCode; 7] = [
 ];
 
 /// A new alert.
-pub struct NewAlert<'a> {
+pub struct NewAlert {
     /// [`CLASSIFIER`], or the rule's code.
-    pub source: &'a str,
-    pub pack: &'a PackId,
+    pub source: String,
+    pub pack: PackId,
     /// The batch the pack belongs to (or the one its code names when the
     /// pack is unknown).
-    pub lot: Option<&'a str>,
+    pub lot: Option<String>,
     /// GLN of the verifying party.
-    pub party: &'a str,
+    pub party: String,
     pub score: f64,
-    pub reasons: &'a [String],
+    pub reasons: Vec<String>,
 }
 
-/// Queues an alert.
-pub fn raise(conn: &mut DbConnection, alert: &NewAlert<'_>) -> Result<(), ApiError> {
-    let reasons = serde_json::to_string(alert.reasons)
-        .map_err(|e| ApiError::Internal(format!("alert reasons: {e}")))?;
+/// Queues alerts, in one multi-row statement per chunk.
+pub fn raise(conn: &mut DbConnection, alerts: &[NewAlert]) -> Result<(), ApiError> {
     let now = chrono::Utc::now().timestamp_micros();
-    diesel::insert_into(risk_alerts::table)
-        .values((
-            risk_alerts::created_at.eq(now),
-            risk_alerts::updated_at.eq(now),
-            risk_alerts::source.eq(alert.source),
-            risk_alerts::gtin.eq(alert.pack.gtin.as_str()),
-            risk_alerts::serial.eq(alert.pack.serial.as_str()),
-            risk_alerts::lot.eq(alert.lot),
-            risk_alerts::party.eq(alert.party),
-            risk_alerts::region.eq(region::of_gln(alert.party)),
-            risk_alerts::score.eq(alert.score),
-            risk_alerts::reasons.eq(reasons),
-            risk_alerts::state.eq(TriageState::Open.as_str()),
-        ))
-        .execute(conn)?;
+    let rows = alerts
+        .iter()
+        .map(|alert| {
+            let reasons = serde_json::to_string(&alert.reasons)
+                .map_err(|e| ApiError::Internal(format!("alert reasons: {e}")))?;
+            Ok((
+                risk_alerts::created_at.eq(now),
+                risk_alerts::updated_at.eq(now),
+                risk_alerts::source.eq(alert.source.as_str()),
+                risk_alerts::gtin.eq(alert.pack.gtin.as_str()),
+                risk_alerts::serial.eq(alert.pack.serial.as_str()),
+                risk_alerts::lot.eq(alert.lot.as_deref()),
+                risk_alerts::party.eq(alert.party.as_str()),
+                risk_alerts::region.eq(region::of_gln(&alert.party)),
+                risk_alerts::score.eq(alert.score),
+                risk_alerts::reasons.eq(reasons),
+                risk_alerts::state.eq(TriageState::Open.as_str()),
+            ))
+        })
+        .collect::<Result<Vec<_>, ApiError>>()?;
+    for chunk in rows.chunks(MAX_BOUND_PARAMETERS / 11) {
+        on_backend!(conn, |c| diesel::insert_into(risk_alerts::table)
+            .values(chunk)
+            .execute(c))?;
+    }
     Ok(())
 }
 
-/// Queues one alert per alerting rule a registered party's verification
-/// found. A rule alert is a certainty that the rule fired: it ranks with
-/// score 1. A pharmacist verifying a pack it dispensed itself raises
-/// nothing for it being decommissioned.
-pub fn raise_rule_alerts(
-    conn: &mut DbConnection,
+/// The alerts a registered party's verification raises: one per alerting
+/// rule the status found. A rule alert is a certainty that the rule fired:
+/// it ranks with score 1. A pharmacist verifying a pack it dispensed itself
+/// raises nothing for it being decommissioned.
+pub fn rule_alerts(
     pack: &PackId,
     party: &str,
     scanned_lot: Option<&str>,
     status: &PackStatus,
-) -> Result<(), ApiError> {
+    facts: &PackFacts,
+) -> Vec<NewAlert> {
     let lot = status.lot.as_deref().or(scanned_lot);
-    for alert in status
+    let dispensed_by_party = facts
+        .row
+        .as_ref()
+        .is_some_and(|row| row.decommissioned_by.as_deref() == Some(party));
+    status
         .alerts
         .iter()
         .filter(|a| ALERTING_RULES.contains(&a.code))
-    {
-        if alert.code == RejectCode::AlreadyDecommissioned
-            && custody::load_pack(conn, pack)?
-                .is_some_and(|row| row.decommissioned_by.as_deref() == Some(party))
-        {
-            continue;
-        }
-        raise(
-            conn,
-            &NewAlert {
-                source: &alert.code.as_str(),
-                pack,
-                lot,
-                party,
-                score: 1.0,
-                reasons: std::slice::from_ref(&alert.message),
-            },
-        )?;
-    }
-    Ok(())
+        .filter(|a| !(a.code == RejectCode::AlreadyDecommissioned && dispensed_by_party))
+        .map(|alert| NewAlert {
+            source: alert.code.as_str(),
+            pack: pack.clone(),
+            lot: lot.map(str::to_string),
+            party: party.to_string(),
+            score: 1.0,
+            reasons: vec![alert.message.clone()],
+        })
+        .collect()
 }
 
 /// A queued alert, as regulators read it.
