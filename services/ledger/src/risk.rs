@@ -253,16 +253,22 @@ fn geo(lat: Option<i32>, lon: Option<i32>) -> Option<GeoPoint> {
     })
 }
 
-/// Registered locations of `glns`.
+/// Registered locations of `glns` (a few: the pack's holders). One point
+/// query each: their statements stay prepared, where an `IN` list of
+/// varying length is prepared anew every time.
 fn places(conn: &mut DbConnection, glns: &[String]) -> Result<HashMap<String, GeoPoint>, ApiError> {
-    let rows: Vec<(String, Option<i32>, Option<i32>)> = parties::table
-        .filter(parties::gln.eq_any(glns))
-        .select((parties::gln, parties::lat_e6, parties::lon_e6))
-        .load(conn)?;
-    Ok(rows
-        .into_iter()
-        .filter_map(|(gln, lat, lon)| Some((gln, geo(lat, lon)?)))
-        .collect())
+    let mut found = HashMap::new();
+    for gln in glns {
+        let place: Option<(Option<i32>, Option<i32>)> = parties::table
+            .find(gln)
+            .select((parties::lat_e6, parties::lon_e6))
+            .first(conn)
+            .optional()?;
+        if let Some(point) = place.and_then(|(lat, lon)| geo(lat, lon)) {
+            found.insert(gln.clone(), point);
+        }
+    }
+    Ok(found)
 }
 
 /// The pack's history in log order, each event placed at its actor, and
