@@ -280,16 +280,24 @@ fn history(
     before_idx: Option<i64>,
     custodian: Option<&str>,
 ) -> Result<(Vec<HistoryEvent>, Option<GeoPoint>), ApiError> {
-    let rows: Vec<(i64, Vec<u8>)> = item_history::table
-        .inner_join(log_entries::table.on(log_entries::idx.eq(item_history::entry_idx)))
+    let indices: Vec<i64> = item_history::table
         .filter(item_history::item.eq(pack_item(pack)))
         .filter(item_history::entry_idx.lt(before_idx.unwrap_or(i64::MAX)))
         .order(item_history::entry_idx)
-        .select((log_entries::idx, log_entries::entry))
+        .select(item_history::entry_idx)
         .load(conn)?;
-    let events: Vec<SignedEvent> = rows
+    // Point lookups by primary key rather than a join: PostgreSQL keeps a
+    // generic plan for a prepared statement, and a join planned while the
+    // tables were small went on scanning the log (1.4 ms per verification,
+    // measured under the HTTP benchmark). A pack's history is a handful of
+    // entries; these statements stay prepared and indexed on both backends.
+    let events: Vec<SignedEvent> = indices
         .into_iter()
-        .map(|(idx, entry)| {
+        .map(|idx| {
+            let entry: Vec<u8> = log_entries::table
+                .find(idx)
+                .select(log_entries::entry)
+                .first(conn)?;
             SignedEvent::from_entry_bytes(&entry)
                 .map_err(|e| ApiError::Internal(format!("entry {idx}: {e}")))
         })
