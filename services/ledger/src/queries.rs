@@ -72,6 +72,15 @@ pub struct PackStatus {
     pub risk: Option<pedigree_risk::RiskScore>,
 }
 
+impl PackStatus {
+    /// Whether the printed lot or expiry differs from the batch's.
+    pub fn code_mismatch(&self) -> bool {
+        self.alerts
+            .iter()
+            .any(|a| a.code == RejectCode::BatchMismatch || a.code == RejectCode::ExpiryMismatch)
+    }
+}
+
 fn alert(code: RejectCode, message: String) -> Alert {
     Alert { code, message }
 }

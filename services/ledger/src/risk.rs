@@ -85,6 +85,7 @@ impl RiskEngine {
         today: chrono::NaiveDate,
     ) -> Result<Vec<PackStatus>, ApiError> {
         let mut raised = Vec::new();
+        let mut parties = PartyRows::default();
         let statuses = conn.transaction(|conn| {
             scans
                 .iter()
@@ -101,14 +102,18 @@ impl RiskEngine {
                         party: &scan.party,
                         time: scan.time,
                         before_idx: scan.before_idx,
-                        code_mismatch: status.alerts.iter().any(|a| {
-                            a.code == RejectCode::BatchMismatch
-                                || a.code == RejectCode::ExpiryMismatch
-                        }),
+                        code_mismatch: status.code_mismatch(),
                         scanned_lot: scan.lot.as_ref().map(Lot::as_str),
                         today,
                     };
-                    self.assess_status(conn, &verification, &facts, &mut status, &mut raised)?;
+                    self.assess_status(
+                        conn,
+                        &verification,
+                        &facts,
+                        &mut parties,
+                        &mut status,
+                        &mut raised,
+                    )?;
                     Ok(status)
                 })
                 .collect::<Result<Vec<_>, ApiError>>()
@@ -129,10 +134,11 @@ impl RiskEngine {
         conn: &mut DbConnection,
         scan: &Verification<'_>,
         facts: &PackFacts,
+        parties: &mut PartyRows,
         status: &mut PackStatus,
         raised: &mut Vec<NewAlert>,
     ) -> Result<(), ApiError> {
-        status.risk = self.assess(conn, scan, facts, raised)?;
+        status.risk = self.assess(conn, scan, facts, parties, raised)?;
         if status.risk.is_some() {
             raised.extend(alerts::rule_alerts(
                 scan.pack,
@@ -190,20 +196,18 @@ impl RiskEngine {
         conn: &mut DbConnection,
         scan: &Verification<'_>,
         facts: &PackFacts,
+        parties: &mut PartyRows,
         raised: &mut Vec<NewAlert>,
     ) -> Result<Option<RiskScore>, ApiError> {
-        let party: Option<(String, Option<i32>, Option<i32>)> = parties::table
-            .find(scan.party)
-            .select((parties::role, parties::lat_e6, parties::lon_e6))
-            .first(conn)
-            .optional()?;
-        let Some((role, lat, lon)) = party else {
+        let Some((role, place)) = parties
+            .get(conn, scan.party)?
+            .map(|p| (p.role.clone(), p.place))
+        else {
             return Ok(None);
         };
         let role = Role::parse(&role)
             .ok_or_else(|| ApiError::Internal(format!("party {} has role {role}", scan.party)))?;
-        let custodian = facts.row.as_ref().map(|r| r.custodian.as_str());
-        let (history, custodian_place) = history(conn, scan.pack, scan.before_idx, custodian)?;
+        let history = history(conn, scan.pack, scan.before_idx, parties)?;
         let mut state = PackState {
             product_known: facts.product_name.is_some(),
             ..PackState::default()
@@ -215,14 +219,14 @@ impl RiskEngine {
                 .batch
                 .as_ref()
                 .is_some_and(|b| b.is_expired_on(scan.today));
-            state.custodian_place = custodian_place;
+            state.custodian_place = parties.place(conn, &row.custodian)?;
             state.custodian = Some(row.custodian.clone());
             state.status = row.status.clone();
         }
         let context = ScanContext {
             party: scan.party.to_string(),
             role,
-            place: geo(lat, lon),
+            place,
             time: scan.time,
             code_mismatch: scan.code_mismatch,
             party_unknown_scans_1h: self.unknown_scans_before(scan.party, scan.time, !state.known),
@@ -253,33 +257,50 @@ fn geo(lat: Option<i32>, lon: Option<i32>) -> Option<GeoPoint> {
     })
 }
 
-/// Registered locations of `glns` (a few: the pack's holders). One point
-/// query each: their statements stay prepared, where an `IN` list of
-/// varying length is prepared anew every time.
-fn places(conn: &mut DbConnection, glns: &[String]) -> Result<HashMap<String, GeoPoint>, ApiError> {
-    let mut found = HashMap::new();
-    for gln in glns {
-        let place: Option<(Option<i32>, Option<i32>)> = parties::table
-            .find(gln)
-            .select((parties::lat_e6, parties::lon_e6))
-            .first(conn)
-            .optional()?;
-        if let Some(point) = place.and_then(|(lat, lon)| geo(lat, lon)) {
-            found.insert(gln.clone(), point);
-        }
-    }
-    Ok(found)
+/// Registered parties' roles and places, read once per
+/// [`RiskEngine::verify_and_score`]: its reads share one snapshot, so a row
+/// cannot change between the scans of a request, and a request of 1 000
+/// verifications by one pharmacy reads that pharmacy (and the holders its
+/// packs passed through) once. Point queries: their statements stay
+/// prepared, where an `IN` list of varying length is prepared anew.
+#[derive(Default)]
+pub struct PartyRows(HashMap<String, Option<PartyRow>>);
+
+struct PartyRow {
+    role: String,
+    place: Option<GeoPoint>,
 }
 
-/// The pack's history in log order, each event placed at its actor, and
-/// the place of `custodian` (the pack's current holder), found with the
-/// actors' in one query.
+impl PartyRows {
+    /// `None` when `gln` is not a registered party.
+    fn get(&mut self, conn: &mut DbConnection, gln: &str) -> Result<Option<&PartyRow>, ApiError> {
+        if !self.0.contains_key(gln) {
+            let row: Option<(String, Option<i32>, Option<i32>)> = parties::table
+                .find(gln)
+                .select((parties::role, parties::lat_e6, parties::lon_e6))
+                .first(conn)
+                .optional()?;
+            let row = row.map(|(role, lat, lon)| PartyRow {
+                role,
+                place: geo(lat, lon),
+            });
+            self.0.insert(gln.to_string(), row);
+        }
+        Ok(self.0.get(gln).and_then(Option::as_ref))
+    }
+
+    fn place(&mut self, conn: &mut DbConnection, gln: &str) -> Result<Option<GeoPoint>, ApiError> {
+        Ok(self.get(conn, gln)?.and_then(|p| p.place))
+    }
+}
+
+/// The pack's history in log order, each event placed at its actor.
 fn history(
     conn: &mut DbConnection,
     pack: &PackId,
     before_idx: Option<i64>,
-    custodian: Option<&str>,
-) -> Result<(Vec<HistoryEvent>, Option<GeoPoint>), ApiError> {
+    parties: &mut PartyRows,
+) -> Result<Vec<HistoryEvent>, ApiError> {
     let indices: Vec<i64> = item_history::table
         .filter(item_history::item.eq(pack_item(pack)))
         .filter(item_history::entry_idx.lt(before_idx.unwrap_or(i64::MAX)))
@@ -291,28 +312,17 @@ fn history(
     // tables were small went on scanning the log (1.4 ms per verification,
     // measured under the HTTP benchmark). A pack's history is a handful of
     // entries; these statements stay prepared and indexed on both backends.
-    let events: Vec<SignedEvent> = indices
+    indices
         .into_iter()
         .map(|idx| {
             let entry: Vec<u8> = log_entries::table
                 .find(idx)
                 .select(log_entries::entry)
                 .first(conn)?;
-            SignedEvent::from_entry_bytes(&entry)
-                .map_err(|e| ApiError::Internal(format!("entry {idx}: {e}")))
+            let signed = SignedEvent::from_entry_bytes(&entry)
+                .map_err(|e| ApiError::Internal(format!("entry {idx}: {e}")))?;
+            let place = parties.place(conn, signed.event.actor.as_str())?;
+            Ok(HistoryEvent::from_event(&signed.event, place))
         })
-        .collect::<Result<_, _>>()?;
-    let mut glns: Vec<String> = events.iter().map(|s| s.event.actor.to_string()).collect();
-    glns.extend(custodian.map(str::to_string));
-    glns.sort_unstable();
-    glns.dedup();
-    let places = places(conn, &glns)?;
-    let history = events
-        .iter()
-        .map(|s| {
-            let place = places.get(s.event.actor.as_str()).copied();
-            HistoryEvent::from_event(&s.event, place)
-        })
-        .collect();
-    Ok((history, custodian.and_then(|c| places.get(c).copied())))
+        .collect()
 }

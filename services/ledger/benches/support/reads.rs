@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use chrono::Utc;
 use pedigree_ledger::db::testing::TestDatabase;
 use pedigree_ledger::db::DbConnection;
-use pedigree_ledger::risk::{RiskEngine, Verification};
+use pedigree_ledger::risk::{PartyRows, RiskEngine, Verification};
 use pedigree_ledger::{queries, tree};
 use pedigree_schema::merkle::{Frontier, Hash, NodeId};
 use pedigree_schema::request_auth::SignedRequest;
@@ -153,7 +153,13 @@ pub fn scoring_cost(packs: usize, samples: usize) {
                     today,
                 };
                 let risk = engine
-                    .assess(conn, &scan, &facts, &mut Vec::new())
+                    .assess(
+                        conn,
+                        &scan,
+                        &facts,
+                        &mut PartyRows::default(),
+                        &mut Vec::new(),
+                    )
                     .expect("assess");
                 assert!(risk.is_some() && status.status != "unknown");
             }
